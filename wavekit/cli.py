@@ -1,0 +1,50 @@
+"""The ``wavekit`` command: a thin click layer over library functions.
+
+Each subcommand lives next to the library code it wraps
+(``wavekit/<area>/commands.py``) and is registered here explicitly.
+User errors (:class:`wavekit.errors.WavekitError`) print one clear
+``Error: ...`` line and exit with status 1; Ctrl-C exits with 130 after
+saying that finished work is kept. Neither shows a traceback, in a shell
+or under click's ``CliRunner``.
+"""
+
+from __future__ import annotations
+
+import click
+
+from wavekit import __version__
+from wavekit.errors import WavekitError
+
+
+class WavekitGroup(click.Group):
+    """A click group that turns wavekit's user errors into clean CLI failures."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except WavekitError as e:
+            raise click.ClickException(str(e)) from None
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted: finished work is kept; rerun the same command to resume", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=WavekitGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="wavekit")
+def cli() -> None:
+    """wavekit: WaveNet vocoder, text to speech and PixelCNN-family image models."""
+
+
+def _register() -> None:
+    # Explicit list: one import and one add_command per command (no discovery magic).
+    from wavekit.audio.commands import preprocess
+
+    cli.add_command(preprocess)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point (``wavekit`` and ``python -m wavekit``)."""
+    cli(prog_name="wavekit")

@@ -1,0 +1,94 @@
+"""Training data for WaveNet vocoders: a preprocessed corpus (``wavekit preprocess``) as a DataBundle.
+
+Registered as the data builder of model kind "wavenet". Batches are
+``{"wav": (B, T), "c": (B, n_mels, T // hop), "g": (B,)}`` ("c" only when
+the model has local conditioning, ``cin_channels > 0``; "g" only when it has
+global conditioning, ``gin_channels > 0``, and ``use_speaker`` is on).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from wavekit.audio.datasets import AudioDataset, collate_audio, load_corpus
+from wavekit.config import to_dict
+from wavekit.errors import ConfigError
+from wavekit.registry import DataBundle, register_data
+
+
+@dataclass
+class WaveNetDataConfig:
+    """Where the corpus is and how to cut it.
+
+    root: output folder of ``wavekit preprocess``.
+    crop_samples: training crop length in samples; a multiple of the corpus hop.
+    train_split / valid_split: manifest splits to train on and evaluate on ("" = no evaluation).
+    use_speaker: feed speaker ids when the model has global conditioning.
+    normalize: feed normalised log-mel (the model contract; keep on).
+    seed: seed of the crop positions.
+    """
+
+    root: str = ""
+    crop_samples: int = 8192
+    train_split: str = "train"
+    valid_split: str = "dev"
+    use_speaker: bool = True
+    normalize: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.crop_samples <= 0:
+            raise ValueError(f"crop_samples must be positive, got {self.crop_samples}")
+
+
+def build_wavenet_data(data_cfg: WaveNetDataConfig, model_cfg: Any) -> DataBundle:
+    """Datasets, collate function and checkpoint extras for training ``model_cfg`` on ``data_cfg.root``."""
+    if not data_cfg.root:
+        raise ConfigError("data.root is not set; point it at the output folder of `wavekit preprocess`")
+    corpus = load_corpus(data_cfg.root)
+    mel = corpus.mel
+    if data_cfg.crop_samples % mel.hop_length:
+        raise ConfigError(
+            f"data.crop_samples ({data_cfg.crop_samples}) must be a multiple of the corpus hop length ({mel.hop_length})"
+        )
+    cin = int(getattr(model_cfg, "cin_channels", 0) or 0)
+    gin = int(getattr(model_cfg, "gin_channels", 0) or 0)
+    if cin > 0 and cin != mel.n_mels:
+        raise ConfigError(
+            f"model.cin_channels is {cin} but the corpus {corpus.root} has {mel.n_mels} mel bands; "
+            f"set model.cin_channels={mel.n_mels}"
+        )
+    scales = getattr(model_cfg, "upsample_scales", None)
+    if cin > 0 and scales and math.prod(scales) != mel.hop_length:
+        raise ConfigError(
+            f"model.upsample_scales {list(scales)} multiply to {math.prod(scales)}, "
+            f"but the corpus hop length is {mel.hop_length}; make them multiply to the hop"
+        )
+    use_speaker = data_cfg.use_speaker and gin > 0
+    n_speakers = int(getattr(model_cfg, "n_speakers", 0) or 0)
+    if use_speaker and n_speakers < len(corpus.speakers):
+        raise ConfigError(
+            f"model.n_speakers is {n_speakers} but the corpus {corpus.root} has {len(corpus.speakers)} speakers; "
+            f"set model.n_speakers={len(corpus.speakers)}"
+        )
+    common = dict(
+        crop_samples=data_cfg.crop_samples, normalize=data_cfg.normalize, seed=data_cfg.seed,
+        with_mel=cin > 0, with_speaker=use_speaker,
+    )
+    train = AudioDataset(data_cfg.root, split=data_cfg.train_split, **common)
+    valid = AudioDataset(data_cfg.root, split=data_cfg.valid_split, **common) if data_cfg.valid_split else None
+    return DataBundle(
+        train=train,
+        valid=valid,
+        collate=functools.partial(collate_audio, c_pad=train.silence_frame),
+        checkpoint_extra={
+            "audio": {"mel": to_dict(mel), "stats": corpus.stats.to_dict()},
+            "speakers": dict(corpus.speakers),
+        },
+    )
+
+
+register_data("wavenet", WaveNetDataConfig, build_wavenet_data)

@@ -1,0 +1,89 @@
+"""``wavekit eval``: objective metrics and the experiment report (thin click wrappers)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+
+from wavekit.eval.metrics import ALIGN_MODES, SpectralConfig
+from wavekit.eval.report import build_report, write_text_atomic
+
+
+def _jsonable(obj: Any) -> Any:
+    """Replace non-finite floats with None so the file is strict JSON."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+def format_speech_table(result: dict) -> str:
+    """Plain-text table: one row per utterance, then the mean."""
+    header = f"{'utterance':<32} {'MCD dB':>8} {'LSD dB':>8} {'SNR dB':>8}"
+    lines = [header, "-" * len(header)]
+
+    def row(name: str, d: dict) -> str:
+        cells = [f"{d[k]:8.3f}" if isinstance(d.get(k), float) and math.isfinite(d[k]) else f"{'-':>8}"
+                 for k in ("mcd_db", "lsd_db", "snr_db")]
+        return f"{name[:32]:<32} " + " ".join(cells)
+
+    lines += [row(u["id"], u) for u in result["utterances"]]
+    lines += ["-" * len(header), row(f"mean ({result['mean']['utterances']} utt)", result["mean"])]
+    return "\n".join(lines)
+
+
+@click.group("eval")
+def eval_group() -> None:
+    """Evaluate generated speech and write experiment reports."""
+
+
+@eval_group.command("speech")
+@click.option("--ref", "refs", multiple=True, required=True, type=click.Path(path_type=Path),
+              help="Reference audio: a folder (searched recursively), files, or a manifest "
+                   "(preprocess manifest.jsonl: id + source); repeatable.")
+@click.option("--gen", "gen_dir", required=True, type=click.Path(path_type=Path),
+              help="Folder of generated audio, paired with references by file stem.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Write all per-utterance and mean metrics to this JSON file.")
+@click.option("--align", type=click.Choice(ALIGN_MODES), default="auto", show_default=True,
+              help="Frame alignment: time (frame i with frame i), dtw, or auto (time when lengths match).")
+@click.option("--sample-rate", type=int, default=16000, show_default=True, help="Rate both sides are resampled to.")
+@click.option("--split", default=None, help="With a manifest as --ref: only its items of this split (e.g. test).")
+@click.option("--plots", "plot_dir", type=click.Path(path_type=Path), default=None,
+              help="Also write a waveform+spectrogram comparison PNG per utterance into this folder.")
+def speech_cmd(refs: tuple[Path, ...], gen_dir: Path, output: Path | None, align: str, sample_rate: int,
+               split: str | None, plot_dir: Path | None) -> None:
+    """Mel-cepstral distortion, log-spectral distance and SNR of generated vs reference speech.
+
+    \b
+    Example:
+      wavekit eval speech --ref data/test_wavs --gen exp/vocoded -o exp/eval/metrics.json
+      wavekit eval speech --ref dump/manifest.jsonl --split test --gen exp/vocoded --plots exp/eval/plots
+    """
+    from wavekit.eval.speech import evaluate_speech
+
+    result = evaluate_speech(refs, gen_dir, SpectralConfig(sample_rate=sample_rate), align=align,
+                             plot_dir=plot_dir, progress=True, split=split)
+    click.echo(format_speech_table(result))
+    if result["unpaired"]:
+        click.echo(f"note: {len(result['unpaired'])} generated file(s) had no reference with the same stem "
+                   f"(e.g. {result['unpaired'][0]}); they were skipped", err=True)
+    if output is not None:
+        write_text_atomic(output, json.dumps(_jsonable(result), indent=2, ensure_ascii=False) + "\n")
+        click.echo(f"wrote {output}")
+
+
+@eval_group.command("report")
+@click.argument("expdir", type=click.Path(path_type=Path))
+@click.option("--title", default=None, help="Report title (default: the folder name).")
+def report_cmd(expdir: Path, title: str | None) -> None:
+    """Write EXPDIR/report.md: metrics, training curves, figures, audio links and wall times."""
+    path = build_report(expdir, title=title)
+    click.echo(f"wrote {path}")

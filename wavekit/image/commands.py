@@ -1,0 +1,169 @@
+"""``wavekit image {train,sample,complete,receptive-field,eval}``: thin wrappers over wavekit.image."""
+
+from __future__ import annotations
+
+import math
+
+import click
+
+from wavekit.errors import ConfigError
+
+
+def _load(checkpoint: str):
+    from wavekit.image.base import ImageModel
+    from wavekit.train.checkpoint import load_model
+
+    model = load_model(checkpoint)
+    if not isinstance(model, ImageModel):
+        raise ConfigError(f"{checkpoint}: not an image model checkpoint (use the matching wavekit command)")
+    return model
+
+
+def _valid_images(model, checkpoint: str):
+    from wavekit.config import from_dict
+    from wavekit.image.registry import ImageDataConfig, dataset_levels, load_splits, prepare
+
+    info = (getattr(model, "checkpoint_extra", None) or {}).get("image")
+    if not info:
+        raise ConfigError(f"{checkpoint}: has no image data description; was it trained with `wavekit image train`?")
+    cfg = from_dict(ImageDataConfig, info["data"], prefix="data")
+    _, (vx, vy), native = load_splits(cfg)
+    import torch
+
+    return torch.from_numpy(prepare(vx, cfg, native)).long(), dataset_levels(cfg, native), vy
+
+
+@click.group("image")
+def image() -> None:
+    """PixelRNN, PixelCNN, Gated PixelCNN and PixelCNN++ on images."""
+
+
+@image.command("train")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="Experiment YAML: kind (pixelcnn|gated_pixelcnn|pixelcnnpp|pixelrnn), model, data, train.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a value, e.g. --set model.layers=4.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in --out.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(config_path: str, sets: tuple[str, ...], out_dir: str, resume: bool, quiet: bool) -> None:
+    """Train an image model with the shared Trainer; checkpoints go to OUT/checkpoints."""
+    from wavekit.image.registry import KINDS
+    from wavekit.train.experiment import load_experiment, prepare_training
+
+    exp = load_experiment(config_path, sets)
+    if exp.kind not in KINDS:
+        raise ConfigError(f"kind {exp.kind!r} is not an image model; use one of {', '.join(KINDS)}")
+    trainer = prepare_training(exp, out_dir, resume=resume, progress=not quiet)
+    metrics = trainer.train(resume=resume)
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
+    click.echo(f"done at step {trainer.step}: {shown}; checkpoint {trainer.ckpt_dir / 'last.pt'}")
+
+
+@image.command("sample")
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG grid to write.")
+@click.option("-n", "count", default=16, show_default=True, help="Number of images.")
+@click.option("--height", type=int, default=None, help="Default: the training images' height.")
+@click.option("--width", type=int, default=None, help="Default: the training images' width.")
+@click.option("--temperature", default=1.0, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--label", type=int, default=None, help="Class id (class-conditional models).")
+@click.option("--naive", is_flag=True, help="Recompute the whole network per sub-pixel (no row cache).")
+def sample(checkpoint, output, count, height, width, temperature, seed, label, naive) -> None:
+    """Sample a grid of images from CHECKPOINT."""
+    import torch
+
+    from wavekit.image.plots import save_grid
+
+    model = _load(checkpoint)
+    info = (getattr(model, "checkpoint_extra", None) or {}).get("image", {})
+    height, width = height or info.get("height"), width or info.get("width")
+    if not height or not width:
+        raise ConfigError("give --height and --width (the checkpoint does not record an image size)")
+    y = torch.full((count,), label, dtype=torch.long) if label is not None else None
+    x = model.sample(count, height, width, temperature, seed=seed, y=y, cached=not naive, progress=True)
+    click.echo(f"wrote {save_grid(x, model.levels, output)}")
+
+
+@image.command("complete")
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG to write.")
+@click.option("-n", "count", default=8, show_default=True, help="Held-out images to complete.")
+@click.option("--keep-rows", type=int, default=None, help="Rows kept from the top (default: half).")
+@click.option("--samples", default=3, show_default=True, help="Completions per image.")
+@click.option("--seed", default=0, show_default=True)
+def complete(checkpoint, output, count, keep_rows, samples, seed) -> None:
+    """Complete the bottom of held-out images: rows are originals, then completions."""
+    import torch
+
+    from wavekit.image.plots import save_grid
+
+    model = _load(checkpoint)
+    vx, _, vy = _valid_images(model, checkpoint)
+    x = vx[:count]
+    y = torch.from_numpy(vy[:count]).long() if model.num_classes and vy is not None else None
+    keep = x.shape[2] // 2 if keep_rows is None else keep_rows
+    known = torch.zeros(x.shape[0], 1, *x.shape[2:], dtype=torch.bool)
+    known[:, :, :keep] = True
+    rows = [x] + [model.complete(x, known, seed=seed + k, y=y, progress=True) for k in range(samples)]
+    click.echo(f"wrote {save_grid(torch.cat(rows), model.levels, output, nrow=x.shape[0])}")
+
+
+@image.command("eval")
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("--batch-size", default=256, show_default=True)
+def evaluate(checkpoint, batch_size) -> None:
+    """Held-out bits/dim (and nats per image for binary data) of CHECKPOINT."""
+    import torch
+
+    model = _load(checkpoint)
+    vx, levels, vy = _valid_images(model, checkpoint)
+    use_y = model.num_classes > 0
+    total = 0.0
+    with torch.no_grad():
+        for s in range(0, len(vx), batch_size):
+            y = torch.from_numpy(vy[s : s + batch_size]).long() if use_y else None
+            total += -model.log_prob(vx[s : s + batch_size], y).double().sum().item()
+    dims = vx[0].numel()
+    click.echo(f"held-out images: {len(vx)}  bits/dim: {total / len(vx) / dims / math.log(2):.4f}")
+    if levels == 2:
+        click.echo(f"nats/image: {total / len(vx):.2f}")
+
+
+@image.command("receptive-field")
+@click.option("--kind", type=click.Choice(["pixelcnn", "gated_pixelcnn", "pixelcnnpp", "pixelrnn"]), default=None,
+              help="A freshly initialised model of this kind (or give --checkpoint).")
+@click.option("--checkpoint", type=click.Path(dir_okay=False), default=None)
+@click.option("--layers", default=6, show_default=True, help="With --kind: number of layers.")
+@click.option("--size", default=16, show_default=True, help="Image height and width.")
+@click.option("--pixel", nargs=2, type=int, default=None, help="ROW COL of the target (default: centre).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG heat map.")
+def receptive_field(kind, checkpoint, layers, size, pixel, output) -> None:
+    """Heat map of which pixels change log p at one pixel (by perturbation, float64).
+
+    Shows PixelCNN's blind spot (above right of the pixel) and Gated PixelCNN without it.
+    """
+    import torch
+
+    from wavekit import registry
+    from wavekit.image.plots import save_heatmap
+    from wavekit.image.receptive import influence_map
+
+    if (kind is None) == (checkpoint is None):
+        raise click.UsageError("give exactly one of --kind or --checkpoint")
+    if checkpoint:
+        model = _load(checkpoint)
+        name = type(model).__name__
+    else:
+        torch.manual_seed(0)
+        entry = registry.get_model(kind)
+        cfg = entry.config_cls(image_channels=1, levels=4, layers=layers, hidden_channels=8)
+        model = entry.model_cls.from_config(cfg)
+        name = f"{type(model).__name__} ({layers} layers, random weights)"
+    model = model.double().eval()
+    row, col = pixel if pixel else (size // 2, size // 2)
+    y = torch.zeros(4, dtype=torch.long) if model.num_classes else None
+    infl = influence_map(model, size, size, row, col, y=y)
+    seen = (infl > 1e-12).float().numpy()
+    path = save_heatmap(seen, (row, col), output, f"{name}: pixels that influence ({row}, {col})")
+    click.echo(f"wrote {path}  ({int(seen.sum())} influencing pixels)")

@@ -1,0 +1,113 @@
+"""Incremental generation: teacher-forced steps equal the full forward pass; temperature 0 is a fixed point."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from wavenet_helpers import HOP, inputs, tiny_model
+
+from wavekit.core.conv import has_weight_norm
+from wavekit.wavenet import IncrementalWaveNet
+
+F64 = torch.float64
+
+
+def _teacher_forced(inc: IncrementalWaveNet, model, wav, c, g) -> torch.Tensor:
+    """Params (B, P, T) from stepping with the true previous samples."""
+    B, T = wav.shape
+    x = model.targets(wav)
+    prev = torch.cat([inc.silence(B).unsqueeze(1), x[:, :-1]], dim=1)
+    cond = inc.precompute(c, g, T)
+    state = inc.init_state(B)
+    steps = [inc.step(prev[:, t], cond[t if cond.shape[0] > 1 else 0], state) for t in range(T)]
+    return torch.stack(steps, dim=2)
+
+
+@pytest.mark.parametrize("kernel_size", [2, 3])
+def test_teacher_forced_steps_equal_the_full_forward(output, conditioning, kernel_size):
+    cin, gin = conditioning
+    model = tiny_model(output=output, cin_channels=cin, gin_channels=gin, kernel_size=kernel_size)
+    wav, c, g = inputs(model, 2, 10 * HOP)  # 60 samples: past the receptive field (15 or 29)
+    inc = IncrementalWaveNet(model)
+    with torch.no_grad():
+        full = model(wav, c, g)
+    steps = _teacher_forced(inc, model, wav, c, g)
+    assert steps.shape == full.shape
+    assert torch.allclose(steps, full, atol=1e-5, rtol=0)
+    assert has_weight_norm(model) and not has_weight_norm(inc.model)  # folded on a copy only
+
+
+def test_temperature_zero_is_a_fixed_point_of_forward_then_mode(output, conditioning):
+    cin, gin = conditioning
+    model = tiny_model(F64, output=output, cin_channels=cin, gin_channels=gin, kernel_size=3)
+    _, c, g = inputs(model, 2, 12 * HOP)
+    wav = model.generate(length=12 * HOP if c is None else None, c=c, g=g, temperature=0.0, batch_size=2)
+    assert wav.shape == (2, 12 * HOP) and wav.dtype == F64
+    assert wav.abs().max() <= 1.0
+    with torch.no_grad():
+        mode = model.distribution.mode(model(wav, c, g))
+    assert torch.equal(mode, model.targets(wav))
+
+
+@pytest.mark.parametrize("output", ["mulaw", "mol", "gaussian"])
+def test_seeded_streams_equal_their_solo_runs(output):
+    model = tiny_model(output=output, cin_channels=6, gin_channels=4)
+    _, c, g = inputs(model, 3, 8 * HOP)
+    batch = model.generate(c=c, g=g, seed=[11, 12, 13])
+    assert batch.shape == (3, 8 * HOP)
+    for b, seed in enumerate((11, 12, 13)):
+        solo = model.generate(c=c[b : b + 1], g=g[b : b + 1], seed=seed)
+        assert torch.allclose(batch[b : b + 1], solo, atol=1e-6)
+    assert torch.equal(model.generate(c=c, g=g, seed=11), model.generate(c=c, g=g, seed=[11, 12, 13]))
+    assert not torch.equal(batch[0], batch[1])  # different seeds, different samples
+
+
+def test_conditioning_projected_in_windows_gives_the_same_samples():
+    model = tiny_model(output="mulaw", cin_channels=6, gin_channels=4)
+    _, c, g = inputs(model, 2, 10 * HOP)
+    whole = model.generate(c=c, g=g, seed=3)
+    from wavekit.wavenet.incremental import generate
+
+    assert torch.equal(generate(model, c=c, g=g, seed=3, chunk=7), whole)
+
+
+def test_reset_slots_restarts_a_stream():
+    model = tiny_model(output="mol", kernel_size=3)
+    wav, _, _ = inputs(model, 2, 40)
+    inc = IncrementalWaveNet(model)
+    x = model.targets(wav)
+    cond = inc.precompute(length=40)[0]
+    state = inc.init_state(2)
+    prev = inc.silence(2)
+    for t in range(17):
+        inc.step(prev, cond.expand(2, -1, -1), state)
+        prev = x[:, t]
+    inc.reset_slots(state, torch.tensor([False, True]))
+    prev = torch.stack([x[0, 16], inc.silence(1)[0]])
+    outs = []
+    for t in range(17, 40):
+        outs.append(inc.step(prev, cond.expand(2, -1, -1), state))
+        prev = torch.stack([x[0, t], x[1, t - 17]])
+    outs = torch.stack(outs, dim=2)
+    with torch.no_grad():
+        full = model(wav)
+        fresh = model(wav[1:, :23])
+    assert torch.allclose(outs[0], full[0, :, 17:], atol=1e-5)
+    assert torch.allclose(outs[1], fresh[0], atol=1e-5)
+
+
+def test_generate_checks_its_arguments_and_keeps_the_model():
+    model = tiny_model(cin_channels=6).train()
+    _, c, _ = inputs(model, 1, 5 * HOP)
+    with pytest.raises(ValueError, match="exceeds"):
+        model.generate(length=5 * HOP + 1, c=c)
+    with pytest.raises(ValueError, match="pass c"):
+        model.generate(length=10)
+    with pytest.raises(ValueError, match="temperature"):
+        model.generate(c=c, temperature=-1.0)
+    assert model.generate(length=7, c=c, seed=0).shape == (1, 7)
+    assert model.training and has_weight_norm(model)
+    unconditional = tiny_model(output="gaussian")
+    with pytest.raises(ValueError, match="length"):
+        unconditional.generate()
+    assert unconditional.generate(length=9, batch_size=3, seed=0).shape == (3, 9)

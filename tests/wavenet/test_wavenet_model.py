@@ -1,0 +1,179 @@
+"""WaveNet: exact causality, receptive field, local conditioning, config checks (float64 where dependency is checked)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+from wavenet_helpers import HOP, inputs, tiny_config, tiny_model
+
+from wavekit.config import from_dict, to_dict
+from wavekit.errors import ConfigError
+from wavekit.registry import get_model
+from wavekit.wavenet import UpsampleNetwork, WaveNet, WaveNetConfig
+
+F64 = torch.float64
+
+
+def _perturb(wav: torch.Tensor, s: int) -> torch.Tensor:
+    """wav with sample s moved far (a different mu-law class and bin for sure)."""
+    out = wav.clone()
+    out[:, s] = -0.8 if float(wav[0, s]) > 0 else 0.8
+    return out
+
+
+def _changed(a: torch.Tensor, b: torch.Tensor) -> list[int]:
+    """Time positions (last dim) where a and b differ at all."""
+    diff = (a - b).abs().reshape(-1, a.shape[-1]).amax(0)
+    return (diff > 0).nonzero().flatten().tolist()
+
+
+def test_exact_causality(output, conditioning):
+    cin, gin = conditioning
+    model = tiny_model(F64, output=output, cin_channels=cin, gin_channels=gin, kernel_size=3)
+    wav, c, g = inputs(model, 2, 90)
+    s = 50
+    wav2 = _perturb(wav, s)
+    with torch.no_grad():
+        lp, lp2 = model.log_prob(wav, c, g), model.log_prob(wav2, c, g)
+        params, params2 = model(wav, c, g), model(wav2, c, g)
+    assert lp.shape == (2, 90) and lp.dtype == F64
+    assert params.shape == (2, model.distribution.num_params, 90)
+    changed = _changed(lp, lp2)
+    assert changed[0] == s  # log p(x_s | x_<s) changes with x_s, nothing earlier does
+    assert _changed(params, params2)[0] == s + 1  # the parameters at s do not see x_s
+
+
+@pytest.mark.parametrize("output", ["mulaw", "mol"])
+@pytest.mark.parametrize("kernel_size,layers,stacks", [(2, 6, 2), (3, 6, 2), (3, 5, 1)])
+def test_receptive_field_formula_equals_measured_span(output, kernel_size, layers, stacks):
+    model = tiny_model(F64, output=output, kernel_size=kernel_size, layers=layers, stacks=stacks, cin_channels=6)
+    per_stack = layers // stacks
+    dilations = [2 ** (i % per_stack) for i in range(layers)]
+    formula = 1 + sum((kernel_size - 1) * d for d in dilations)
+    assert model.receptive_field == formula
+    T, s = 140, 40
+    wav, c, _ = inputs(model, 1, T)
+    with torch.no_grad():
+        changed = _changed(model.log_prob(wav, c), model.log_prob(_perturb(wav, s), c))
+    # log_prob at t depends on x[t - rf] .. x[t], and on nothing earlier
+    assert changed == list(range(s, s + formula + 1))
+
+
+def test_upsample_network_frame_span_is_exact():
+    torch.manual_seed(0)
+    up = UpsampleNetwork((3, 2, 4)).double()
+    with torch.no_grad():
+        for conv in up.convs:
+            conv.weight.uniform_(0.5, 1.5)  # every tap non-zero: spans are reached exactly
+    hop = up.hop_length
+    frames = 12
+    c = torch.randn(1, 2, frames, dtype=F64)
+    base = up(c)
+    assert base.shape == (1, 2, frames * hop)
+    for j in (0, 5, frames - 1):
+        c2 = c.clone()
+        c2[:, :, j] += 1.0
+        expected = [t for t in range(frames * hop) if up.frame_span(t)[0] <= j <= up.frame_span(t)[1]]
+        assert _changed(base, up(c2)) == expected
+    assert up.lookahead == max(up.frame_span(t)[1] - t // hop for t in range(5 * hop))
+    assert UpsampleNetwork((4, 4, 4, 4)).lookahead == 2
+    assert UpsampleNetwork((4, 4, 4, 4)).lookbehind == 2
+
+
+def test_local_conditioning_is_local():
+    """Changing the last mel frames leaves every sample before their reach unchanged."""
+    model = tiny_model(F64, output="mol", cin_channels=6, gin_channels=4)
+    frames = 20
+    wav, c, g = inputs(model, 2, frames * HOP)
+    j = frames - 3
+    c2 = c.clone()
+    c2[:, :, j:] = torch.randn_like(c2[:, :, j:])
+    first_reached = min(t for t in range(frames * HOP) if model.upsample.frame_span(t)[1] >= j)
+    assert first_reached // HOP == j - model.upsample.lookahead  # the documented look-ahead, in frames
+    with torch.no_grad():
+        changed = _changed(model.log_prob(wav, c, g), model.log_prob(wav, c2, g))
+    assert changed[0] == first_reached
+
+
+def test_extra_frames_are_cropped_and_missing_frames_are_an_error():
+    model = tiny_model(F64, cin_channels=6)
+    T = 10 * HOP
+    wav, c, _ = inputs(model, 1, T)
+    long_c = torch.cat([c, torch.randn(1, 6, 7, dtype=F64)], dim=2)
+    with torch.no_grad():
+        a = model.log_prob(wav, long_c)
+        b = model.log_prob(wav, long_c[:, :, : 10 + model.upsample.lookahead])
+    assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="frames"):
+        model.log_prob(wav, c[:, :, :9])
+    with pytest.raises(ValueError, match="mel"):
+        model.log_prob(wav, c[:, :5])
+    with pytest.raises(ValueError, match="pass c"):
+        model.log_prob(wav)
+
+
+def test_speaker_and_shape_errors():
+    model = tiny_model(gin_channels=4)
+    wav, _, g = inputs(model, 2, 30)
+    with pytest.raises(ValueError, match="speaker ids"):
+        model.log_prob(wav, g=torch.tensor([0, 5]))
+    with pytest.raises(ValueError, match="pass g"):
+        model.log_prob(wav)
+    with pytest.raises(ValueError, match="no local conditioning"):
+        model.log_prob(wav, c=torch.zeros(2, 6, 5), g=g)
+    with pytest.raises(ValueError, match="wav"):
+        model.log_prob(wav[0], g=g)
+    assert not torch.equal(model.log_prob(wav, g=g), model.log_prob(wav, g=(g + 1) % 5))
+
+
+def test_upsample_scales_must_multiply_to_the_hop():
+    cfg = WaveNetConfig()
+    assert cfg.hop_length == 256
+    cfg.check_hop(256)
+    with pytest.raises(ValueError, match="multiply to 256.*hop length 200"):
+        cfg.check_hop(200)
+    with pytest.raises(ValueError, match="upsample_scales"):
+        WaveNetConfig(upsample_scales=(4, 0))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [dict(layers=10, stacks=3), dict(gate_channels=7), dict(output="wav"), dict(gin_channels=4),
+     dict(dropout=1.0), dict(quantization_channels=1), dict(residual_channels=0)],
+)
+def test_config_validation(bad):
+    with pytest.raises(ValueError):
+        WaveNetConfig(**bad)
+
+
+def test_config_round_trips_through_strict_dicts_and_registry():
+    cfg = tiny_config(cin_channels=6, gin_channels=4, output="mol")
+    assert from_dict(WaveNetConfig, to_dict(cfg)) == cfg
+    with pytest.raises(ConfigError, match="upsample_scale"):
+        from_dict(WaveNetConfig, {"upsample_scale": [4, 4]})
+    entry = get_model("wavenet")
+    assert entry.config_cls is WaveNetConfig and entry.model_cls is WaveNet
+    model = WaveNet.from_config(cfg)
+    assert model.config is cfg
+    assert WaveNetConfig().receptive_field == 505  # documented default: 4 stacks of 1..32, kernel 3
+
+
+def test_defaults_do_not_hard_code_80_bands():
+    model = tiny_model(cin_channels=13)
+    wav, c, _ = inputs(model, 1, 4 * HOP)
+    assert c.shape[1] == 13
+    assert torch.isfinite(model.loss(wav, c))
+
+
+def test_loss_trains_and_works_in_float64(output):
+    model = tiny_model(F64, output=output, cin_channels=6, gin_channels=4).train()
+    model.config = dataclasses.replace(model.config)  # config stays a dataclass
+    wav, c, g = inputs(model, 2, 40)
+    loss = model.loss(wav, c, g)
+    assert loss.dim() == 0 and loss.dtype == F64
+    loss.backward()
+    grads = [p.grad for p in model.parameters()]
+    assert all(gr is not None and torch.isfinite(gr).all() for gr in grads)
+    assert torch.allclose(loss, -model.log_prob(wav, c, g).mean())

@@ -1,0 +1,1 @@
+"""The shared autoregressive core: knows nothing of audio or images."""

@@ -1,0 +1,70 @@
+"""Gated activation and the WaveNet residual block.
+
+    h = W_conv * x  (+ V * cond)          dilated causal conv, conditioning added before the gate
+    z = tanh(h_f) * sigmoid(h_g)          h split in two halves along channels
+    x_out = (x + W_res z) * sqrt(1/2)     residual 1x1
+    skip  = W_skip z                      skip 1x1
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from wavekit.core.conv import CausalConv1d
+
+RESIDUAL_SCALE = math.sqrt(0.5)
+
+
+def gated_activation(h: Tensor, dim: int = 1) -> Tensor:
+    """``tanh(a) * sigmoid(b)`` for ``a, b = h.chunk(2, dim)``: halves the size of ``dim``."""
+    a, b = h.chunk(2, dim=dim)
+    return torch.tanh(a) * torch.sigmoid(b)
+
+
+class ResidualBlock(nn.Module):
+    """One gated residual layer: (B, R, T) -> ((B, R, T) residual out, (B, S, T) skip).
+
+    ``gate_channels`` is the width of the dilated conv output; the gate halves
+    it, so the 1x1 projections read ``gate_channels // 2`` channels.
+    ``residual_output=False`` (the last layer of a stack whose residual path
+    ends there) drops the residual 1x1 and returns x unchanged, so no
+    parameter goes unused (DistributedDataParallel needs that).
+    With ``cond_channels > 0`` the block owns a bias-free 1x1 projection of a
+    conditioning input (B, cond_channels, T) — or (B, cond_channels, 1), which
+    broadcasts over time — added to the conv output before the gate.
+    """
+
+    def __init__(
+        self,
+        *,
+        residual_channels: int,
+        gate_channels: int,
+        skip_channels: int,
+        kernel_size: int,
+        dilation: int,
+        cond_channels: int = 0,
+        dropout: float = 0.0,
+        residual_output: bool = True,
+    ) -> None:
+        super().__init__()
+        if gate_channels % 2:
+            raise ValueError(f"gate_channels must be even, got {gate_channels}")
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.conv = CausalConv1d(residual_channels, gate_channels, kernel_size, dilation=dilation)
+        self.cond = nn.Conv1d(cond_channels, gate_channels, 1, bias=False) if cond_channels > 0 else None
+        self.res = nn.Conv1d(gate_channels // 2, residual_channels, 1) if residual_output else None
+        self.skip = nn.Conv1d(gate_channels // 2, skip_channels, 1)
+
+    def forward(self, x: Tensor, cond: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        h = self.conv(self.dropout(x))
+        if self.cond is not None:
+            if cond is None:
+                raise ValueError("this block was built with cond_channels > 0 and needs a conditioning input")
+            h = h + self.cond(cond)
+        z = gated_activation(h)
+        if self.res is None:
+            return x, self.skip(z)
+        return (x + self.res(z)) * RESIDUAL_SCALE, self.skip(z)

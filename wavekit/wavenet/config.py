@@ -1,0 +1,100 @@
+"""WaveNetConfig: every size of the model, validated on construction."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from wavekit.core.receptive_field import receptive_field, stacked_dilations
+
+OUTPUTS = ("mulaw", "mol", "gaussian")
+
+
+@dataclass
+class WaveNetConfig:
+    """Conditional WaveNet (van den Oord et al. 2016) as a 16 kHz mel vocoder by default.
+
+    Defaults: 24 layers in 4 stacks of dilations 1..32, kernel 3 (receptive
+    field 505 samples, 32 ms), mu-law softmax over 256 classes, conditioned on
+    80 normalised log-mel bands at hop 256 (upsample scales 4*4*4*4).
+
+    - ``layers``/``stacks``: dilations 1, 2, 4, ... restart every ``layers // stacks``.
+    - ``gate_channels``: width of each dilated conv; the gate halves it.
+    - ``output``: "mulaw" (``quantization_channels``-way softmax over mu-law
+      classes), "mol" (``mixtures`` discretized logistics over ``bins``
+      levels) or "gaussian" (one discretized Gaussian over ``bins`` levels).
+    - ``log_scale_min``: floor of the log-scale of mol / gaussian components.
+    - ``cin_channels``: mel bands of local conditioning (0 = none);
+      ``upsample_scales`` multiply to the hop length between mel frames.
+    - ``gin_channels``: speaker embedding size (0 = none); ``n_speakers`` ids.
+    - ``dropout`` on each residual input during training; ``weight_norm`` on
+      every conv (folded away for generation).
+    """
+
+    layers: int = 24
+    stacks: int = 4
+    residual_channels: int = 64
+    gate_channels: int = 128
+    skip_channels: int = 64
+    kernel_size: int = 3
+    output: Literal["mulaw", "mol", "gaussian"] = "mulaw"
+    quantization_channels: int = 256
+    mixtures: int = 10
+    bins: int = 65536
+    log_scale_min: float = -16.0
+    cin_channels: int = 80
+    gin_channels: int = 0
+    n_speakers: int = 0
+    upsample_scales: tuple[int, ...] = (4, 4, 4, 4)
+    dropout: float = 0.05
+    weight_norm: bool = True
+
+    def __post_init__(self) -> None:
+        self.upsample_scales = tuple(self.upsample_scales)
+        positive = ("layers", "stacks", "residual_channels", "gate_channels", "skip_channels", "kernel_size")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.layers % self.stacks:
+            raise ValueError(f"layers ({self.layers}) must be a multiple of stacks ({self.stacks})")
+        if self.gate_channels % 2:
+            raise ValueError(f"gate_channels must be even (the gate splits it in two), got {self.gate_channels}")
+        if self.output not in OUTPUTS:
+            raise ValueError(f"output must be one of {', '.join(OUTPUTS)}, got {self.output!r}")
+        if self.quantization_channels < 2:
+            raise ValueError(f"quantization_channels must be >= 2, got {self.quantization_channels}")
+        if self.mixtures < 1:
+            raise ValueError(f"mixtures must be >= 1, got {self.mixtures}")
+        if self.bins < 2:
+            raise ValueError(f"bins must be >= 2, got {self.bins}")
+        if self.cin_channels < 0 or self.gin_channels < 0 or self.n_speakers < 0:
+            raise ValueError("cin_channels, gin_channels and n_speakers must be >= 0")
+        if self.gin_channels > 0 and self.n_speakers < 1:
+            raise ValueError(f"gin_channels={self.gin_channels} needs n_speakers >= 1 for the speaker embedding")
+        if self.cin_channels > 0 and (not self.upsample_scales or any(s < 1 for s in self.upsample_scales)):
+            raise ValueError(f"upsample_scales must be positive integers, got {list(self.upsample_scales)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    @property
+    def dilations(self) -> list[int]:
+        return stacked_dilations(self.layers, self.stacks)
+
+    @property
+    def receptive_field(self) -> int:
+        """Past samples that p(x_t | ...) sees: x_{t-rf} .. x_{t-1}."""
+        return receptive_field([self.kernel_size] * self.layers, self.dilations)
+
+    @property
+    def hop_length(self) -> int:
+        """Samples per conditioning frame: the product of ``upsample_scales``."""
+        return math.prod(self.upsample_scales)
+
+    def check_hop(self, hop_length: int) -> None:
+        """ValueError unless the upsample scales multiply to ``hop_length`` (the mel hop of the data)."""
+        if self.cin_channels > 0 and self.hop_length != hop_length:
+            raise ValueError(
+                f"upsample_scales {list(self.upsample_scales)} multiply to {self.hop_length}, but the mel "
+                f"features have hop length {hop_length}; choose scales whose product is {hop_length}"
+            )

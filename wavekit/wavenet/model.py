@@ -1,0 +1,204 @@
+"""Conditional WaveNet (van den Oord et al. 2016) on the shared autoregressive core.
+
+    x_{t-1} --input--> h --[ResidualBlock(dilation d_i) + cond_i] x layers--> sum of skips
+            --ReLU, 1x1, ReLU, 1x1--> params (B, P, T) of p(x_t | x_<t, c, g)
+
+The waveform is shifted inside the model: the input at position t is the
+previous sample (a silent sample before the start), so position t of the
+output only sees x_{t-rf} .. x_{t-1} with ``rf = receptive_field``.
+Inputs: the mu-law class of the previous sample through an embedding (the
+one-hot 1x1 conv), or the float sample through a 1x1 conv (mol, gaussian).
+Local conditioning: mel frames (B, cin_channels, frames) upsampled to the
+sample rate; global: a speaker embedding broadcast over time. Both are
+concatenated and projected by each block's own 1x1 conv, added before its gate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from wavekit.audio.mulaw import mulaw_decode, mulaw_encode
+from wavekit.core.conv import apply_weight_norm
+from wavekit.core.distributions import (
+    Categorical,
+    DiscretizedGaussian,
+    DiscretizedMixtureOfLogistics,
+    Distribution,
+)
+from wavekit.core.gated import ResidualBlock
+from wavekit.core.mixture import snap_to_bins
+from wavekit.registry import register_model
+from wavekit.wavenet.conditioning import SpeakerEmbedding, UpsampleNetwork
+from wavekit.wavenet.config import WaveNetConfig
+
+
+def make_distribution(cfg: WaveNetConfig) -> Distribution:
+    """The output distribution named by ``cfg.output``."""
+    if cfg.output == "mulaw":
+        return Categorical(cfg.quantization_channels)
+    if cfg.output == "mol":
+        return DiscretizedMixtureOfLogistics(cfg.mixtures, cfg.bins, cfg.log_scale_min)
+    return DiscretizedGaussian(cfg.bins, cfg.log_scale_min)
+
+
+class WaveNet(nn.Module):
+    """WaveNet over waveforms (B, T) in [-1, 1]; see the module docstring and :class:`WaveNetConfig`."""
+
+    def __init__(self, config: WaveNetConfig) -> None:
+        super().__init__()
+        cfg = self.config = config
+        self.distribution = make_distribution(cfg)
+        R, G, S = cfg.residual_channels, cfg.gate_channels, cfg.skip_channels
+        if cfg.output == "mulaw":
+            self.input_embed = nn.Embedding(cfg.quantization_channels, R)
+        else:
+            self.input_conv = nn.Conv1d(1, R, 1)
+        self.upsample = UpsampleNetwork(cfg.upsample_scales) if cfg.cin_channels else None
+        self.speaker = SpeakerEmbedding(cfg.n_speakers, cfg.gin_channels) if cfg.gin_channels else None
+        self.blocks = nn.ModuleList(
+            ResidualBlock(
+                residual_channels=R,
+                gate_channels=G,
+                skip_channels=S,
+                kernel_size=cfg.kernel_size,
+                dilation=d,
+                cond_channels=cfg.cin_channels + cfg.gin_channels,
+                dropout=cfg.dropout,
+                residual_output=i < cfg.layers - 1,  # the last residual output would go unused
+            )
+            for i, d in enumerate(cfg.dilations)
+        )
+        self.skip_scale = math.sqrt(1.0 / cfg.layers)
+        self.head = nn.Sequential(
+            nn.ReLU(), nn.Conv1d(S, S, 1), nn.ReLU(), nn.Conv1d(S, self.distribution.num_params, 1)
+        )
+        if cfg.weight_norm:
+            apply_weight_norm(self)
+
+    @classmethod
+    def from_config(cls, config: WaveNetConfig) -> WaveNet:
+        return cls(config)
+
+    @property
+    def receptive_field(self) -> int:
+        """log_prob at t depends on x[t - receptive_field] .. x[t] and nothing earlier."""
+        return self.config.receptive_field
+
+    @property
+    def _dtype(self) -> torch.dtype:
+        return self.head[-1].bias.dtype
+
+    # ---- waveform <-> model values ---------------------------------------------------------
+
+    def targets(self, wav: Tensor) -> Tensor:
+        """Waveform (B, T) -> the values the distribution models: mu-law classes (long) or snapped floats."""
+        if wav.dim() != 2 or not wav.is_floating_point():
+            raise ValueError(f"wav must be a float (B, T) tensor in [-1, 1], got {tuple(wav.shape)} {wav.dtype}")
+        if self.config.output == "mulaw":
+            return mulaw_encode(wav, self.config.quantization_channels)
+        return snap_to_bins(wav.to(self._dtype), self.config.bins)
+
+    def to_waveform(self, values: Tensor) -> Tensor:
+        """Inverse of :meth:`targets`: model values (B, T) -> float waveform."""
+        if self.config.output == "mulaw":
+            return mulaw_decode(values, self.config.quantization_channels, dtype=self._dtype)
+        return values.to(self._dtype)
+
+    def silence(self, batch_size: int, device: torch.device | None = None) -> Tensor:
+        """The value fed as "previous sample" before the start: (B,) mu-law class of 0.0, or 0.0."""
+        zero = torch.zeros(batch_size, dtype=self._dtype, device=device)
+        return mulaw_encode(zero, self.config.quantization_channels) if self.config.output == "mulaw" else zero
+
+    def embed_input(self, prev: Tensor) -> Tensor:
+        """Previous-sample values (B, T) -> (B, R, T)."""
+        if self.config.output == "mulaw":
+            return self.input_embed(prev).transpose(1, 2)
+        return self.input_conv(prev.unsqueeze(1).to(self._dtype))
+
+    # ---- conditioning ------------------------------------------------------------------------
+
+    def conditioning(self, c: Tensor | None, g: Tensor | None, length: int) -> Tensor | None:
+        """Concatenated block conditioning: (B, cin + gin, length), (B, gin, 1) for speakers only, or None."""
+        cfg = self.config
+        parts: list[Tensor] = []
+        if cfg.cin_channels:
+            if c is None:
+                raise ValueError(f"this WaveNet is conditioned on {cfg.cin_channels} mel bands: pass c")
+            parts.append(self.upsample_mel(c, length))
+        elif c is not None:
+            raise ValueError("this WaveNet has no local conditioning (cin_channels=0) but c was given")
+        if cfg.gin_channels:
+            if g is None:
+                raise ValueError(f"this WaveNet is conditioned on speaker ids (n_speakers={cfg.n_speakers}): pass g")
+            emb = self.speaker(g)
+            if parts and emb.shape[0] != parts[0].shape[0]:
+                raise ValueError(f"c has batch size {parts[0].shape[0]} but g has {emb.shape[0]}")
+            parts.append(emb.expand(-1, -1, length) if parts else emb)
+        elif g is not None:
+            raise ValueError("this WaveNet has no global conditioning (gin_channels=0) but g was given")
+        return torch.cat(parts, dim=1) if parts else None
+
+    def upsample_mel(self, c: Tensor, length: int) -> Tensor:
+        """Mel (B, cin, frames) -> (B, cin, length); needs frames * hop >= length, extra frames are cropped."""
+        cfg = self.config
+        if c.dim() != 3 or c.shape[1] != cfg.cin_channels:
+            raise ValueError(f"c must be (B, {cfg.cin_channels}, frames) mel, got {tuple(c.shape)}")
+        hop = cfg.hop_length
+        needed = -(-length // hop)
+        if c.shape[2] < needed:
+            raise ValueError(
+                f"c has {c.shape[2]} frames but {length} samples need {needed} (hop {hop}); "
+                "pass frames * hop >= the waveform length"
+            )
+        # Frames past `needed + lookahead` cannot reach the first `length` samples.
+        c = c[:, :, : needed + self.upsample.lookahead].to(self._dtype)
+        return self.upsample(c)[:, :, :length]
+
+    # ---- the model -----------------------------------------------------------------------------
+
+    def forward(self, wav: Tensor, c: Tensor | None = None, g: Tensor | None = None) -> Tensor:
+        """wav (B, T) in [-1, 1], c (B, cin, frames), g (B,) -> params (B, P, T) of p(x_t | x_<t, c, g)."""
+        x = self.targets(wav)
+        B, T = x.shape
+        prev = torch.cat([self.silence(B, x.device).unsqueeze(1), x[:, :-1]], dim=1)
+        h = self.embed_input(prev)
+        cond = self.conditioning(c, g, T)
+        skips = 0
+        for block in self.blocks:
+            h, s = block(h, cond)
+            skips = skips + s
+        return self.head(skips * self.skip_scale)
+
+    def log_prob(self, wav: Tensor, c: Tensor | None = None, g: Tensor | None = None) -> Tensor:
+        """(B, T) log p(x_t | x_<t, c, g) in nats."""
+        return self.distribution.log_prob(self(wav, c, g), self.targets(wav))
+
+    def loss(self, wav: Tensor, c: Tensor | None = None, g: Tensor | None = None) -> Tensor:
+        """Mean negative log-likelihood per sample (nats), a scalar."""
+        return -self.log_prob(wav, c, g).mean()
+
+    @torch.no_grad()
+    def generate(
+        self,
+        length: int | None = None,
+        c: Tensor | None = None,
+        g: Tensor | None = None,
+        temperature: float = 1.0,
+        seed: int | Sequence[int] | None = None,
+        batch_size: int | None = None,
+        progress: bool = False,
+    ) -> Tensor:
+        """Sample waveforms (B, T) incrementally; see :func:`wavekit.wavenet.incremental.generate`."""
+        from wavekit.wavenet.incremental import generate
+
+        return generate(
+            self, length=length, c=c, g=g, temperature=temperature, seed=seed, batch_size=batch_size,
+            progress=progress,
+        )
+
+
+register_model("wavenet", WaveNetConfig, WaveNet)

@@ -25,7 +25,8 @@ class WavekitGroup(click.Group):
         except WavekitError as e:
             raise click.ClickException(str(e)) from None
         except KeyboardInterrupt:
-            click.echo("\ninterrupted: finished work is kept; rerun the same command to resume", err=True)
+            click.echo("\ninterrupted: finished work is kept; rerun the same command to continue"
+                       " (add --resume for `wavekit train`)", err=True)
             ctx.exit(130)
 
 
@@ -38,8 +39,21 @@ def cli() -> None:
 def _register() -> None:
     # Explicit list: one import and one add_command per command (no discovery magic).
     from wavekit.audio.commands import preprocess
+    from wavekit.eval.commands import eval_group
+    from wavekit.generate.commands import bench, generate, vocode
+    from wavekit.image.commands import image
+    from wavekit.train.commands import info, train
+    from wavekit.tts.commands import synthesize
 
     cli.add_command(preprocess)
+    cli.add_command(eval_group)
+    cli.add_command(train)
+    cli.add_command(info)
+    cli.add_command(synthesize)
+    cli.add_command(vocode)
+    cli.add_command(generate)
+    cli.add_command(bench)
+    cli.add_command(image)
 
 
 _register()

@@ -1,0 +1,106 @@
+"""`wavekit vocode`, `generate` and `bench` end to end with tiny untrained checkpoints."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from click.testing import CliRunner
+
+from wavekit.audio import FeatureStats, MelConfig, load_wav, log_mel_spectrogram
+from wavekit.cli import cli
+from wavekit.config import to_dict
+from wavekit.train.checkpoint import save_checkpoint
+from wavekit.wavenet.config import WaveNetConfig
+from wavekit.wavenet.model import WaveNet
+
+
+def write_checkpoint(path, cin=80, gin=0):
+    torch.manual_seed(0)
+    cfg = WaveNetConfig(layers=2, stacks=1, residual_channels=4, gate_channels=8, skip_channels=4,
+                        cin_channels=cin, gin_channels=gin, n_speakers=2 if gin else 0, dropout=0.0)
+    model = WaveNet(cfg)
+    mel = MelConfig()
+    stats = FeatureStats(np.full(80, -5.0, np.float32), np.full(80, 2.0, np.float32), 1)
+    save_checkpoint(path, {"kind": "wavenet", "config": to_dict(cfg), "model": model.state_dict(),
+                           "audio": {"mel": to_dict(mel), "stats": stats.to_dict()}})
+    return path, stats
+
+
+def test_vocode_wrong_band_count_fails_cleanly(tmp_path):
+    ck, _ = write_checkpoint(tmp_path / "ck.pt")
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.zeros((40, 10), np.float32))
+    result = CliRunner().invoke(cli, ["vocode", "--checkpoint", str(ck), str(bad), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "bad.npy" in result.output and "40 bands" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_vocode_nan_mel_fails_cleanly(tmp_path):
+    ck, _ = write_checkpoint(tmp_path / "ck.pt")
+    bad = tmp_path / "nan.npy"
+    mel = np.zeros((80, 10), np.float32)
+    mel[3, 4] = np.nan
+    np.save(bad, mel)
+    result = CliRunner().invoke(cli, ["vocode", "--checkpoint", str(ck), str(bad), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "nan.npy" in result.output and "NaN" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_vocode_unnormalised_mel_fails_cleanly(tmp_path):
+    ck, stats = write_checkpoint(tmp_path / "ck.pt")
+    raw = tmp_path / "raw.npy"
+    np.save(raw, np.full((80, 10), -9.0, np.float32))  # a raw log-mel near silence
+    result = CliRunner().invoke(cli, ["vocode", "--checkpoint", str(ck), str(raw), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "raw.npy" in result.output and "unnormalised" in result.output
+
+
+@pytest.mark.slow
+def test_vocode_copy_synthesis_of_real_speech(tmp_path, fillets_files):
+    ck, _ = write_checkpoint(tmp_path / "ck.pt")
+    src = fillets_files[0]
+    wav = load_wav(src)[: 16000 // 4]  # a quarter second
+    clip = tmp_path / "clip.wav"
+    sf.write(clip, wav, 16000)
+    mel = MelConfig()
+    frames = log_mel_spectrogram(wav, mel).shape[1]
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["vocode", "-c", str(ck), str(clip), "-o", str(out), "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    written = sf.read(out / "clip.wav")[0]
+    assert len(written) == frames * mel.hop_length
+    assert [p.name for p in out.iterdir()] == ["clip.wav"]  # no temporary files left behind
+
+
+def test_generate_refuses_unconditional_for_vocoder(tmp_path):
+    ck, _ = write_checkpoint(tmp_path / "ck.pt")
+    result = CliRunner().invoke(cli, ["generate", "-c", str(ck), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 1 and "unconditionally" in result.output and "Traceback" not in result.output
+
+
+def test_generate_per_speaker(tmp_path):
+    ck, _ = write_checkpoint(tmp_path / "ck.pt", cin=0, gin=3)
+    out = tmp_path / "o"
+    result = CliRunner().invoke(cli, ["generate", "-c", str(ck), "--speaker", "1", "--seconds", "0.01", "-n", "2",
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["sample_000.wav", "sample_001.wav"]
+    assert len(sf.read(out / "sample_001.wav")[0]) == 160
+
+
+@pytest.mark.slow
+def test_bench_quick_json():
+    result = CliRunner().invoke(cli, ["bench", "--quick", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [g["layers"] for g in data["generation"]] == [10, 20, 30]
+    assert [e["streams"] for e in data["engine"]] == [1, 8, 32]
+    for g in data["generation"]:
+        assert g["naive_samples_per_s"] > 0 and g["incremental_samples_per_s"] > 0 and g["speedup"] > 0
+    assert all(e["samples_per_s"] > 0 for e in data["engine"])
+    assert data["rtf"] > 0 and data["train"]["samples_per_s"] > 0

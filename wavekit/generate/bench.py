@@ -1,0 +1,175 @@
+"""`wavekit bench`: generation and training speed, measured side by side in one run.
+
+- ``generation``: for 10, 20 and 30 layers (10 per stack, kernel 2, 64 residual,
+  128 gate, 128 skip channels, mu-law 256, no conditioning) the naive
+  generator (a full forward pass over the receptive-field window for every
+  sample, batch 1) against the compiled incremental step (batch 1);
+- ``engine``: the 20-layer model in the engine with 1, 8 and 32 concurrent streams;
+- ``rtf``: seconds of compute per second of 16 kHz audio for the default
+  vocoder (``WaveNetConfig()``, mel conditioned) at batch 1, conditioning
+  (upsampling and projections) included;
+- ``train``: training samples/s of the default config (Adam steps on random crops).
+
+Random weights: speed does not depend on training. Figures depend on the
+machine's load; no test asserts on them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from wavekit.generate.engine import GenerationEngine, Request
+from wavekit.wavenet.config import WaveNetConfig
+from wavekit.wavenet.model import WaveNet
+
+SAMPLE_RATE = 16000
+
+
+def bench_config(layers: int) -> WaveNetConfig:
+    """The benchmark WaveNet: ``layers`` layers, 10 per stack, kernel 2, 64/128/128 channels, no conditioning."""
+    return WaveNetConfig(
+        layers=layers, stacks=max(1, layers // 10), residual_channels=64, gate_channels=128, skip_channels=128,
+        kernel_size=2, output="mulaw", cin_channels=0, dropout=0.0,
+    )
+
+
+def _model(cfg: WaveNetConfig, device: str) -> WaveNet:
+    torch.manual_seed(0)
+    return WaveNet(cfg).to(device).eval()
+
+
+@torch.no_grad()
+def naive_samples_per_s(model: WaveNet, n: int, device: str) -> float:
+    """Generate n samples by re-running the full model over the receptive-field window each time."""
+    rf = model.receptive_field
+    window = torch.zeros(1, rf + 1, device=device)
+    gen = torch.Generator(device=device).manual_seed(0)
+    model(window)  # warm-up
+    if device == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        params = model(window)[:, :, -1:]
+        x = model.to_waveform(model.distribution.sample(params, 1.0, gen))
+        window = torch.cat([window[:, 1:], x.to(window.dtype)], dim=1)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return n / (time.perf_counter() - t0)
+
+
+def engine_samples_per_s(
+    model: WaveNet, streams: int, length: int, mel_frames: int = 0, threads: int | None = None
+) -> float:
+    """Samples/s of ``streams`` concurrent requests of ``length`` samples in a ``streams``-slot engine."""
+    engine = GenerationEngine(model, slots=streams, threads=threads)
+    cfg = model.config
+    rng = np.random.default_rng(0)
+    engine.generate_all([Request(length=8, seed=0)] if not cfg.cin_channels else
+                        [Request(mel=rng.standard_normal((cfg.cin_channels, 1)).astype(np.float32), seed=0)])
+    t0 = time.perf_counter()
+    requests = []
+    for i in range(streams):
+        mel = rng.standard_normal((cfg.cin_channels, mel_frames)).astype(np.float32) if cfg.cin_channels else None
+        requests.append(Request(mel=mel, length=length, seed=i))
+    engine.generate_all(requests)
+    return streams * length / (time.perf_counter() - t0)
+
+
+def train_samples_per_s(cfg: WaveNetConfig, device: str, batch: int, crop: int, steps: int) -> float:
+    """Training throughput (samples/s) of Adam steps on random crops with mel conditioning."""
+    torch.manual_seed(0)
+    model = WaveNet(cfg).to(device).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    wav = torch.rand(batch, crop, device=device) * 2 - 1
+    c = torch.randn(batch, cfg.cin_channels, crop // cfg.hop_length, device=device) if cfg.cin_channels else None
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        model.loss(wav, c).backward()
+        opt.step()
+
+    step()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return steps * batch * crop / (time.perf_counter() - t0)
+
+
+def run_bench(device: str = "cpu", quick: bool = False) -> dict[str, Any]:
+    """All measurements as one JSON-ready dict (keys generation, engine, rtf, train, settings)."""
+    if device == "cuda" and not torch.cuda.is_available():
+        from wavekit.errors import WavekitError
+
+        raise WavekitError("--device cuda: no CUDA device is available; use --device cpu")
+    n_naive, n_inc, n_engine = (2, 200, 64) if quick else (40, 8000, 2048)
+    threads = torch.get_num_threads()
+    gen_threads = os.cpu_count() or 1
+    if device == "cpu":
+        # torch on one thread: on a shared 2-core machine its 2-thread kernels can be many times
+        # slower (spinning workers), which would flatter the incremental speedups.
+        torch.set_num_threads(1)
+    try:
+        return _measure(device, quick, n_naive, n_inc, n_engine, gen_threads)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _torch_threads(device: str) -> None:
+    # numba's OpenMP layer resets the shared OpenMP thread count after each parallel call
+    if device == "cpu":
+        torch.set_num_threads(1)
+
+
+def _measure(device: str, quick: bool, n_naive: int, n_inc: int, n_engine: int, gen_threads: int) -> dict[str, Any]:
+    generation = []
+    for layers in (10, 20, 30):
+        cfg = bench_config(layers)
+        _torch_threads(device)
+        naive = naive_samples_per_s(_model(cfg, device), n_naive, device)
+        inc = engine_samples_per_s(_model(cfg, "cpu"), 1, n_inc, threads=gen_threads)
+        generation.append({
+            "layers": layers, "residual_channels": cfg.residual_channels,
+            "naive_samples_per_s": naive, "incremental_samples_per_s": inc, "speedup": inc / naive,
+        })
+    model20 = _model(bench_config(20), "cpu")
+    engine = [{"streams": s, "samples_per_s": engine_samples_per_s(model20, s, n_engine, threads=gen_threads)} for s in (1, 8, 32)]
+    default = WaveNetConfig(dropout=0.0)
+    seconds = 0.05 if quick else 1.0
+    frames = int(seconds * SAMPLE_RATE) // default.hop_length
+    rtf = SAMPLE_RATE / engine_samples_per_s(_model(default, "cpu"), 1, frames * default.hop_length, frames, threads=gen_threads)
+    batch, crop, steps = (1, 1024, 1) if quick else (4, 8192, 3)
+    _torch_threads(device)
+    train = {"samples_per_s": train_samples_per_s(WaveNetConfig(), device, batch, crop, steps)}
+    return {
+        "generation": generation, "engine": engine, "rtf": rtf, "train": train,
+        "settings": {"device": device, "quick": quick, "torch_threads": torch.get_num_threads(), "generation_threads": gen_threads,
+                     "generation_backend": "numba (CPU)", "train_batch": [batch, crop]},
+    }
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """The human-readable table of :func:`run_bench`'s result."""
+    lines = ["generation (batch 1)", f"{'layers':>7} {'channels':>9} {'naive/s':>10} {'incremental/s':>14} {'speedup':>8}"]
+    for g in result["generation"]:
+        lines.append(
+            f"{g['layers']:>7} {g['residual_channels']:>9} {g['naive_samples_per_s']:>10.1f} "
+            f"{g['incremental_samples_per_s']:>14.0f} {g['speedup']:>7.0f}x"
+        )
+    lines += ["", "engine (20 layers)", f"{'streams':>7} {'samples/s':>10} {'vs 1':>6}"]
+    base = result["engine"][0]["samples_per_s"]
+    for e in result["engine"]:
+        lines.append(f"{e['streams']:>7} {e['samples_per_s']:>10.0f} {e['samples_per_s'] / base:>5.1f}x")
+    lines += ["", f"default vocoder real-time factor (batch 1): {result['rtf']:.2f}",
+              f"training samples/s (default config): {result['train']['samples_per_s']:.0f}"]
+    s = result["settings"]
+    lines.append(f"[device {s['device']}, torch {s['torch_threads']} thread(s), generation {s['generation_threads']} thread(s) {s['generation_backend']}]")
+    return "\n".join(lines)

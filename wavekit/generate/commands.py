@@ -1,0 +1,111 @@
+"""`wavekit vocode`, `wavekit generate` and `wavekit bench`: thin click wrappers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from wavekit.errors import CheckpointError, WavekitError
+
+
+def _load(checkpoint: str, device: str):
+    import torch
+
+    import wavekit
+
+    if device == "cuda" and not torch.cuda.is_available():
+        raise WavekitError("--device cuda: no CUDA device is available; use --device cpu")
+    model = wavekit.load(checkpoint)
+    if not hasattr(model, "config") or not hasattr(model.config, "cin_channels"):
+        raise CheckpointError(f"{checkpoint} is not a WaveNet vocoder checkpoint")
+    return model
+
+
+@click.command()
+@click.option("--checkpoint", "-c", "checkpoint", required=True, type=click.Path(), help="Vocoder checkpoint (.pt).")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Folder for the .wav files.")
+@click.option("--slots", default=8, show_default=True, help="Utterances generated together (batch slots).")
+@click.option("--temperature", default=1.0, show_default=True, help="Sampling temperature (0 = most likely value).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the first input (input i uses seed + i).")
+def vocode(checkpoint, inputs, outdir, slots, temperature, seed) -> None:
+    """Turn mel .npy files, audio files (copy synthesis) or folders of them into waveforms.
+
+    Mel files must hold the checkpoint's normalised log-mel (n_mels, frames).
+    Each output OUTDIR/<name>.wav is written as soon as it is finished.
+    """
+    from tqdm import tqdm
+
+    from wavekit.generate.vocode import RateMeter, audio_settings, vocode_files
+
+    model = _load(checkpoint, "cpu")
+    settings = audio_settings(model)
+    rate = settings.mel.sample_rate if settings.mel is not None else 16000
+    meter = RateMeter(rate)
+    with tqdm(desc="vocode", unit="sample", unit_scale=True) as bar:
+
+        def on_samples(n: int) -> None:
+            bar.update(n)
+            bar.set_postfix(meter.add(n), refresh=False)
+
+        written = vocode_files(
+            model, inputs, outdir, slots=slots, temperature=temperature, seed=seed, on_samples=on_samples
+        )
+    click.echo(f"wrote {len(written)} file(s) to {outdir}")
+
+
+@click.command()
+@click.option("--checkpoint", "-c", "checkpoint", required=True, type=click.Path(), help="WaveNet checkpoint (.pt).")
+@click.option("--speaker", type=int, default=None, help="Speaker id (models with global conditioning).")
+@click.option("--seconds", default=1.0, show_default=True, help="Length of each sample.")
+@click.option("-n", "count", default=1, show_default=True, help="How many samples.")
+@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False))
+@click.option("--temperature", default=1.0, show_default=True)
+@click.option("--seed", default=0, show_default=True, help="Seed of sample 0 (sample i uses seed + i).")
+@click.option("--slots", default=8, show_default=True)
+@click.option("--sample-rate", default=16000, show_default=True, help="Rate of the written files.")
+def generate(checkpoint, speaker, seconds, count, outdir, temperature, seed, slots, sample_rate) -> None:
+    """Sample unconditionally (or for one speaker) from a WaveNet without local conditioning."""
+    from tqdm import tqdm
+
+    from wavekit.audio.io import save_wav
+    from wavekit.generate.engine import GenerationEngine, Request
+
+    model = _load(checkpoint, "cpu")
+    cfg = model.config
+    if cfg.cin_channels:
+        raise WavekitError(
+            f"{checkpoint} is a vocoder conditioned on {cfg.cin_channels} mel bands; it cannot generate "
+            "unconditionally: use `wavekit vocode` with mel or audio inputs"
+        )
+    if cfg.gin_channels and speaker is None:
+        raise WavekitError(f"{checkpoint} is conditioned on speakers: pass --speaker 0..{cfg.n_speakers - 1}")
+    if not cfg.gin_channels and speaker is not None:
+        raise WavekitError(f"{checkpoint} has no speaker conditioning: drop --speaker")
+    if speaker is not None and not 0 <= speaker < cfg.n_speakers:
+        raise WavekitError(f"--speaker must be in 0..{cfg.n_speakers - 1}, got {speaker}")
+    length = int(round(seconds * sample_rate))
+    if length < 1 or count < 1:
+        raise WavekitError("--seconds and -n must be positive")
+    engine = GenerationEngine(model, slots=slots)
+    for i in range(count):
+        engine.submit(Request(speaker=speaker, length=length, temperature=temperature, seed=seed + i, key=i))
+    out = Path(outdir)
+    with tqdm(total=length * count, desc="generate", unit="sample", unit_scale=True) as bar:
+        for i, wav in engine.run(progress=bar.update):
+            save_wav(out / f"sample_{i:03d}.wav", wav, sample_rate)
+    click.echo(f"wrote {count} file(s) to {outdir}")
+
+
+@click.command()
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option("--quick", is_flag=True, help="Tiny measurements (seconds; for tests).")
+def bench(device, as_json, quick) -> None:
+    """Measure naive vs incremental generation, the engine at 1/8/32 streams, RTF and training speed."""
+    from wavekit.generate.bench import format_table, run_bench
+
+    result = run_bench(device=device, quick=quick)
+    click.echo(json.dumps(result) if as_json else format_table(result))

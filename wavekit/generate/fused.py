@@ -1,0 +1,134 @@
+"""Folded WaveNet weights for the compiled step (:mod:`wavekit.generate.kernels`).
+
+:class:`FusedWaveNet` takes a :class:`~wavekit.wavenet.model.WaveNet`, lets
+:class:`~wavekit.wavenet.incremental.IncrementalWaveNet` fold it (weight norm
+removed, eval mode, skip scale folded into the head) and keeps the result as
+contiguous numpy arrays in the kernel's ``(in, out)`` layout. It also turns a
+request's conditioning into per-layer projections for a span of samples
+(:meth:`project`), one matrix product for the whole span.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from wavekit.audio.mulaw import mulaw_decode, mulaw_encode
+from wavekit.generate import kernels
+from wavekit.wavenet.incremental import IncrementalWaveNet
+
+_KINDS = {"mulaw": kernels.OUT_MULAW, "mol": kernels.OUT_MOL, "gaussian": kernels.OUT_GAUSSIAN}
+
+
+def _np(t: Tensor, dtype: np.dtype) -> np.ndarray:
+    return np.ascontiguousarray(t.detach().cpu().numpy().astype(dtype, copy=False))
+
+
+class FusedWaveNet:
+    """Numpy copy of a WaveNet's folded weights (float32 by default, float64 when the model is)."""
+
+    def __init__(self, model: torch.nn.Module, dtype: np.dtype | None = None) -> None:
+        inc = IncrementalWaveNet(copy.deepcopy(model).cpu())
+        self.inc = inc
+        cfg = self.config = inc.config
+        dt = self.dtype = np.dtype(dtype or (np.float64 if inc.dtype == torch.float64 else np.float32))
+        L, K, R, G, S = cfg.layers, cfg.kernel_size, cfg.residual_channels, cfg.gate_channels, cfg.skip_channels
+        self.out_kind = _KINDS[cfg.output]
+        self.n_classes = cfg.quantization_channels if cfg.output == "mulaw" else cfg.bins
+        self.mixtures = cfg.mixtures if cfg.output == "mol" else 0
+        self.log_scale_min = float(cfg.log_scale_min)
+        self.dilations = np.asarray(cfg.dilations, np.int64)
+        qlen = (K - 1) * self.dilations
+        self.qoff = np.concatenate([[0], np.cumsum(qlen)[:-1]]).astype(np.int64)
+        self.queue_len = int(qlen.sum())
+        if inc.in_table is not None:
+            self.embed, self.w_in, self.b_in = _np(inc.in_table, dt), np.zeros(R, dt), np.zeros(R, dt)
+        else:
+            self.embed, self.w_in, self.b_in = np.zeros((1, R), dt), _np(inc.in_w, dt), _np(inc.in_b, dt)
+        self.w_conv = np.stack([_np(w.reshape(K, R, G), dt) for w in inc.conv_w])  # (L, K, R, G) oldest tap first
+        # residual and skip 1x1s; a layer without residual output (the last) gets zero residual weights
+        res_w, skip_w, res_b, skip_b = [], [], [], []
+        for w, b in zip(inc.rs_w, inc.rs_b):
+            has_res = w.shape[1] == R + S
+            res_w.append(_np(w[:, :R], dt) if has_res else np.zeros((G // 2, R), dt))
+            res_b.append(_np(b[:R], dt) if has_res else np.zeros(R, dt))
+            skip_w.append(_np(w[:, -S:], dt))
+            skip_b.append(b[-S:])
+        self.w_res, self.b_res = np.stack(res_w), np.stack(res_b)  # (L, G/2, R), (L, R)
+        self.w_skip = np.stack(skip_w)  # (L, G/2, S)
+        self.b_skip = _np(torch.stack(skip_b).sum(0), dt)  # all layers' skip biases
+        self.w_post1, self.b_post1 = _np(inc.h1_w, dt), _np(inc.h1_b, dt)
+        self.w_post2, self.b_post2 = _np(inc.h2_w, dt), _np(inc.h2_b, dt)
+        self.num_params = self.w_post2.shape[1]
+        self.conv_b = _np(inc.conv_b, dt)  # (L, G)
+        self.cond_w = None if inc.cond_w is None else _np(inc.cond_w.t(), dt)  # (cin + gin, L * G)
+        q = cfg.quantization_channels
+        self.decode_table = mulaw_decode(np.arange(q), q).astype(dt) if cfg.output == "mulaw" else np.zeros(1, dt)
+        self.silence_class = int(mulaw_encode(np.zeros(1), q)[0]) if cfg.output == "mulaw" else 0
+
+    # ---- conditioning ---------------------------------------------------------------------------
+
+    def conditioning_input(self, mel: np.ndarray | None, speaker: int | None, length: int) -> np.ndarray | None:
+        """The blocks' conditioning input for one utterance, time-major.
+
+        mel (cin, frames) normalised, speaker id -> (length, cin + gin), (1, gin) for a
+        speaker only, or None. The mel is upsampled for the whole utterance in one pass.
+        """
+        model = self.inc.model
+        c = None if mel is None else torch.as_tensor(np.asarray(mel)).unsqueeze(0)
+        g = None if speaker is None else torch.tensor([int(speaker)], dtype=torch.long)
+        with torch.no_grad():
+            cond = model.conditioning(c, g, length)
+        return None if cond is None else _np(cond[0].t(), self.dtype)
+
+    def project(self, cond_in: np.ndarray | None, start: int, stop: int, out: np.ndarray) -> None:
+        """Per-layer conditioning (+ conv bias) of samples start..stop-1 into out (stop-start, L, G)."""
+        L, G = self.conv_b.shape
+        n = stop - start
+        if cond_in is None:
+            out[:n] = self.conv_b
+            return
+        rows = cond_in[start:stop] if cond_in.shape[0] > 1 else cond_in
+        proj = (rows @ self.cond_w).reshape(rows.shape[0], L, G) + self.conv_b
+        out[:n] = proj
+
+    def weight_args(self) -> tuple:
+        """The weight arguments of :func:`kernels.run_steps`, in order."""
+        return (
+            self.out_kind, self.n_classes, self.mixtures, self.log_scale_min, 1.0,
+            self.embed, self.w_in, self.b_in, self.dilations, self.qoff, self.w_conv, self.w_skip, self.b_skip,
+            self.w_res, self.b_res, self.w_post1, self.b_post1, self.w_post2, self.b_post2, self.decode_table,
+        )
+
+    def teacher_forced(
+        self, wav: np.ndarray, mel: np.ndarray | None = None, speaker: int | None = None
+    ) -> np.ndarray:
+        """Parameters (T, P) of every position when the true waveform wav (T,) is fed back.
+
+        What the compiled step computes, position by position; equals
+        ``model(wav[None], c, g)[0].T`` up to rounding (used to verify the kernel).
+        """
+        T = len(wav)
+        cfg = self.config
+        L, G = self.conv_b.shape
+        dt = self.dtype
+        cond = np.zeros((1, T, L, G), dt)
+        self.project(self.conditioning_input(mel, speaker, T), 0, T, cond[0])
+        if cfg.output == "mulaw":
+            teacher = mulaw_encode(np.asarray(wav), cfg.quantization_channels).astype(np.float64)
+        else:
+            teacher = torch.as_tensor(np.asarray(wav, dtype=np.float64))
+            from wavekit.core.mixture import snap_to_bins
+
+            teacher = snap_to_bins(teacher, cfg.bins).numpy()
+        params = np.zeros((1, T, self.num_params), dt)
+        kernels.run_steps(
+            T, 0, *self.weight_args(),
+            np.zeros((1, max(self.queue_len, 1), cfg.residual_channels), dt), np.zeros(1),
+            np.full(1, self.silence_class, np.int64), cond, np.full((1, T, 3), 0.5), np.zeros(1, np.int64),
+            np.zeros(1), np.zeros((1, T), dt), params, teacher[None], 1,
+        )
+        return params[0]

@@ -1,0 +1,266 @@
+"""The fused per-sample WaveNet step, compiled with numba.
+
+One call of :func:`run_steps` advances every batch slot by ``n_steps``
+samples entirely in compiled code (no per-operation Python overhead). The
+weights come in the folded layout built by :mod:`wavekit.generate.fused`
+(weight norm removed, matrices stored ``(in, out)`` so that every product is
+a run of contiguous ``acc[out] += w[in, out] * x[in]`` updates).
+
+Exactness across batch compositions: every output element is accumulated in
+the same order (inputs ``0..in-1``, one rounded multiply and one rounded add
+each, no fused multiply-add, no reassociation: the kernel is compiled
+without fast-math), whatever the batch size and whichever loop nest runs.
+So a stream gives bit-identical samples alone or among other streams.
+
+Shapes (R residual, G gate = 2H, S skip, S2 post-net hidden, P parameters,
+L layers, K kernel taps, B slots, C chunk length):
+
+- ``h`` (R, B) residual input of the current layer; ``queues`` (sum_l Q_l, R, B)
+  with ``Q_l = (K - 1) * dilation_l`` past inputs of layer l (a ring indexed
+  by the global step counter ``pos``);
+- ``cond`` (B, C, L, G): per-layer conditioning projections plus conv bias for
+  the current chunk, ``noise`` (B, C, 3) uniforms in (0, 1), ``wave_out`` (B, C);
+  ``t_local`` (B,) is each slot's index into its chunk.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+OUT_MULAW, OUT_MOL, OUT_GAUSSIAN = 0, 1, 2
+
+
+@njit(cache=True)
+def _matacc(w, x, acc):
+    """acc (B, O) += x @ w with w (I, O), x (B, I): four streams share each weight load.
+
+    Every element is accumulated in the same order (i = 0..I-1) by either
+    loop, so a stream's result does not depend on its neighbours.
+    """
+    n_in, n_out = w.shape
+    nb = x.shape[0]
+    b = 0
+    while b + 4 <= nb:
+        a0, a1, a2, a3 = acc[b], acc[b + 1], acc[b + 2], acc[b + 3]
+        for i in range(n_in):
+            x0, x1, x2, x3 = x[b, i], x[b + 1, i], x[b + 2, i], x[b + 3, i]
+            wi = w[i]
+            for o in range(n_out):
+                wo = wi[o]
+                a0[o] += wo * x0
+                a1[o] += wo * x1
+                a2[o] += wo * x2
+                a3[o] += wo * x3
+        b += 4
+    while b < nb:
+        a = acc[b]
+        for i in range(n_in):
+            xi = x[b, i]
+            wi = w[i]
+            for o in range(n_out):
+                a[o] += wi[o] * xi
+        b += 1
+
+
+@njit(cache=True)
+def _init_rows(acc, bias):
+    """acc (O, B) = bias (O,) broadcast over B."""
+    for o in range(acc.shape[0]):
+        for b in range(acc.shape[1]):
+            acc[o, b] = bias[o]
+
+
+@njit(cache=True)
+def _sample_categorical(logits, temperature, u):
+    """Index drawn by inverse CDF of softmax(logits / temperature); the first argmax when temperature == 0."""
+    n = logits.shape[0]
+    best = 0
+    for k in range(1, n):
+        if logits[k] > logits[best]:
+            best = k
+    if temperature <= 0.0:
+        return best
+    m = logits[best]
+    total = 0.0
+    for k in range(n):
+        total += math.exp((logits[k] - m) / temperature)
+    target = u * total
+    acc = 0.0
+    for k in range(n):
+        acc += math.exp((logits[k] - m) / temperature)
+        if acc > target:
+            return k
+    return best
+
+
+@njit(cache=True)
+def _snap(x, n_classes):
+    """Nearest of ``n_classes`` evenly spaced bin centres on [-1, 1] (as ``core.mixture.snap_to_bins``)."""
+    x = min(max(x, -1.0), 1.0)
+    idx = np.round((x + 1.0) * (0.5 * (n_classes - 1)))
+    return idx * (2.0 / (n_classes - 1)) - 1.0
+
+
+@njit(cache=True)
+def _sample(params, out_kind, n_classes, mixtures, log_scale_min, temperature, u0, u1, u2):
+    """One value from a column of parameters (semantics of :mod:`wavekit.core.distributions`).
+
+    mulaw: a class index (as float) from softmax(logits / temperature). mol:
+    component from softmax(logits / temperature), then its logistic with the
+    scale times ``temperature``; gaussian: mean + temperature * std * N(0, 1)
+    (Box-Muller); both snapped to the ``n_classes`` bins. temperature 0 is the
+    mode: argmax class, or the (snapped) mean of the most probable component.
+    Draws use the given uniforms (inverse CDF), never a shared generator.
+    """
+    u1 = min(max(u1, 1e-6), 1.0 - 1e-6)
+    if out_kind == OUT_MULAW:
+        return float(_sample_categorical(params, temperature, u0))
+    if out_kind == OUT_MOL:
+        k = _sample_categorical(params[:mixtures], temperature, u0)
+        x = params[mixtures + k]
+        if temperature > 0.0:
+            log_s = max(params[2 * mixtures + k], log_scale_min)
+            x += temperature * math.exp(log_s) * (math.log(u1) - math.log1p(-u1))
+        return _snap(x, n_classes)
+    x = params[0]
+    if temperature > 0.0:
+        log_s = max(params[1], log_scale_min)
+        x += temperature * math.exp(log_s) * math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+    return _snap(x, n_classes)
+
+
+@njit(cache=True)
+def _run_block(
+    n_steps, pos, out_kind, n_classes, mixtures, log_scale_min, skip_scale,
+    embed, w_in, b_in, dilations, qoff, w_conv, w_skip, b_skip, w_res, b_res,
+    w_post1, b_post1, w_post2, b_post2, decode_table,
+    queues, x_prev, cls_prev, cond, noise, t_local, temperature, wave_out, params_out, teacher,
+):
+    """Run ``n_steps`` samples for the slots of these (already sliced) state arrays."""
+    h_dtype = queues.dtype
+    n_slots = x_prev.shape[0]
+    n_layers, n_taps, n_res, n_gate = w_conv.shape
+    n_half = n_gate // 2
+    n_skip = w_skip.shape[2]
+    n_post = w_post1.shape[1]
+    n_par = w_post2.shape[1]
+    h = np.empty((n_slots, n_res), h_dtype)
+    acc = np.empty((n_slots, n_gate), h_dtype)
+    z = np.empty((n_slots, n_half), h_dtype)
+    skip = np.empty((n_slots, n_skip), h_dtype)
+    res = np.empty((n_slots, n_res), h_dtype)
+    y1 = np.empty((n_slots, n_post), h_dtype)
+    par = np.empty((n_slots, n_par), h_dtype)
+    col = np.empty(n_par, np.float64)
+    consts = np.empty(4, h_dtype)
+    consts[0] = math.sqrt(0.5)
+    consts[1] = skip_scale
+    consts[2] = 0.0
+    consts[3] = 1.0
+    sqrt_half, scale, zero, one = consts[0], consts[1], consts[2], consts[3]
+    keep_params = params_out.shape[0] > 0
+    forced = teacher.shape[0] > 0
+    for step in range(n_steps):
+        for b in range(n_slots):
+            # input projection: a row of the embedding for mu-law classes, else a scaled scalar
+            if out_kind == OUT_MULAW:
+                h[b] = embed[cls_prev[b]]
+            else:
+                consts[0] = x_prev[b]
+                for r in range(n_res):
+                    h[b, r] = w_in[r] * consts[0] + b_in[r]
+            skip[b] = b_skip
+        for layer in range(n_layers):
+            d = dilations[layer]
+            qlen = (n_taps - 1) * d
+            for b in range(n_slots):
+                acc[b] = cond[b, t_local[b] + step, layer]
+            for j in range(n_taps - 1):
+                # tap j sees the layer input (n_taps - 1 - j) * d samples ago
+                slot = qoff[layer] + (pos - (n_taps - 1 - j) * d) % qlen
+                _matacc(w_conv[layer, j], queues[:, slot, :], acc)
+            _matacc(w_conv[layer, n_taps - 1], h, acc)
+            if qlen > 0:
+                queues[:, qoff[layer] + pos % qlen, :] = h
+            for b in range(n_slots):
+                for k in range(n_half):
+                    z[b, k] = math.tanh(acc[b, k]) * (one / (one + math.exp(-acc[b, n_half + k])))
+            _matacc(w_skip[layer], z, skip)
+            for b in range(n_slots):
+                res[b] = b_res[layer]
+            _matacc(w_res[layer], z, res)
+            for b in range(n_slots):
+                for r in range(n_res):
+                    h[b, r] = (h[b, r] + res[b, r]) * sqrt_half
+        # post-net: relu -> 1x1 -> relu -> 1x1
+        for b in range(n_slots):
+            for k in range(n_skip):
+                skip[b, k] = max(skip[b, k] * scale, zero)
+            y1[b] = b_post1
+        _matacc(w_post1, skip, y1)
+        for b in range(n_slots):
+            for k in range(n_post):
+                y1[b, k] = max(y1[b, k], zero)
+            par[b] = b_post2
+        _matacc(w_post2, y1, par)
+        for b in range(n_slots):
+            t = t_local[b] + step
+            for p in range(n_par):
+                col[p] = par[b, p]
+            if keep_params:
+                params_out[b, t] = par[b]
+            nz = noise[b, t]
+            v = _sample(col, out_kind, n_classes, mixtures, log_scale_min, temperature[b], nz[0], nz[1], nz[2])
+            if out_kind == OUT_MULAW:
+                c = int(v)
+                wave_out[b, t] = decode_table[c]
+                cls_prev[b] = c
+                x_prev[b] = decode_table[c]
+            else:
+                wave_out[b, t] = v
+                x_prev[b] = v
+            if forced:
+                x_prev[b] = teacher[b, t]
+                if out_kind == OUT_MULAW:
+                    cls_prev[b] = int(teacher[b, t])
+        pos += 1
+    return pos
+
+
+@njit(cache=True, parallel=True)
+def run_steps(
+    n_steps, pos, out_kind, n_classes, mixtures, log_scale_min, skip_scale,
+    embed, w_in, b_in, dilations, qoff, w_conv, w_skip, b_skip, w_res, b_res,
+    w_post1, b_post1, w_post2, b_post2, decode_table,
+    queues, x_prev, cls_prev, cond, noise, t_local, temperature, wave_out, params_out, teacher,
+    n_blocks,
+):
+    """Advance every slot by ``n_steps`` samples; returns the new global step counter.
+
+    Slots are split into ``n_blocks`` contiguous groups run in parallel (streams
+    are independent, so the split never changes a result). ``x_prev`` (B,)
+    previous sample value and ``cls_prev`` (B,) its mu-law class are updated in
+    place. ``params_out`` (B, C, P) receives the distribution parameters of
+    every step when non-empty. ``teacher`` (B, C) non-empty: feed these values
+    (mu-law: class indices) instead of the samples (teacher forcing, for tests).
+    """
+    n_slots = x_prev.shape[0]
+    n_blocks = max(1, min(n_blocks, n_slots))
+    per = (n_slots + n_blocks - 1) // n_blocks
+    for blk in prange(n_blocks):
+        b0 = blk * per
+        b1 = min(n_slots, b0 + per)
+        if b0 < b1:
+            pk = params_out[b0:b1] if params_out.shape[0] > 0 else params_out
+            te = teacher[b0:b1] if teacher.shape[0] > 0 else teacher
+            _run_block(
+                n_steps, pos, out_kind, n_classes, mixtures, log_scale_min, skip_scale,
+                embed, w_in, b_in, dilations, qoff, w_conv, w_skip, b_skip, w_res, b_res,
+                w_post1, b_post1, w_post2, b_post2, decode_table,
+                queues[b0:b1], x_prev[b0:b1], cls_prev[b0:b1], cond[b0:b1], noise[b0:b1],
+                t_local[b0:b1], temperature[b0:b1], wave_out[b0:b1], pk, te,
+            )
+    return pos + n_steps

@@ -1,0 +1,179 @@
+"""Vocoding: mel ``.npy`` files, audio files (copy synthesis) or folders -> waveforms.
+
+Every input goes through one :class:`~wavekit.generate.engine.GenerationEngine`,
+so many files are generated together in its batch slots; each finished
+waveform is written atomically (``wavekit.audio.save_wav``) as soon as it is
+done, so an interrupted run keeps its finished files.
+
+A mel ``.npy`` must hold the *normalised* log-mel (n_mels, frames) of the
+checkpoint (``checkpoint["audio"]``: band count, and the FeatureStats used in
+training). An audio file is analysed with the checkpoint's MelConfig and
+normalised with its FeatureStats (copy synthesis).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wavekit.audio.features import MelConfig, log_mel_spectrogram
+from wavekit.audio.io import AUDIO_SUFFIXES, load_wav, save_wav
+from wavekit.audio.stats import FeatureStats
+from wavekit.config import from_dict
+from wavekit.errors import CheckpointError, ConfigError, FeatureError, WavekitError
+from wavekit.generate.engine import GenerationEngine, Request
+
+MEL_SUFFIX = ".npy"
+# A normalised mel has per-band values around 0 with unit spread; a raw natural-log mel
+# (floor 1e-5) sits far below (silence is log(1e-5) = -11.5). Mean squares above this
+# while the checkpoint's statistics would bring them near 1 mean "not normalised".
+_UNNORMALISED_MEAN_SQUARE = 9.0
+
+
+@dataclass
+class AudioSettings:
+    """The vocoder's feature settings from ``checkpoint["audio"]`` (either may be None if absent)."""
+
+    mel: MelConfig | None
+    stats: FeatureStats | None
+
+
+def audio_settings(model: Any) -> AudioSettings:
+    """Read ``model.checkpoint_extra["audio"]`` (set by :func:`wavekit.load`)."""
+    audio = getattr(model, "checkpoint_extra", {}).get("audio")
+    if not isinstance(audio, dict):
+        return AudioSettings(None, None)
+    try:
+        mel = from_dict(MelConfig, audio["mel"]) if "mel" in audio else None
+    except ConfigError as e:
+        raise CheckpointError(f"the checkpoint's audio.mel settings are invalid: {e}") from None
+    stats = FeatureStats.from_dict(audio["stats"]) if "stats" in audio else None
+    return AudioSettings(mel, stats)
+
+
+def collect_inputs(paths: Sequence[str | Path]) -> list[Path]:
+    """Expand folders (their ``.npy`` and audio files, sorted) and check that every file exists."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in (MEL_SUFFIX, *AUDIO_SUFFIXES))
+            if not found:
+                raise WavekitError(f"folder {p} holds no .npy mel or audio ({', '.join(AUDIO_SUFFIXES)}) files")
+            out.extend(found)
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise WavekitError(f"input not found: {p}")
+    return out
+
+
+def load_mel(path: Path, settings: AudioSettings, cin_channels: int) -> np.ndarray:
+    """The normalised mel (cin_channels, frames) float32 for one input file; FeatureError naming it."""
+    if path.suffix.lower() == MEL_SUFFIX:
+        try:
+            mel = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise FeatureError(f"{path}: not a readable .npy array ({e})") from None
+        mel = np.asarray(mel)
+        if mel.ndim == 3 and mel.shape[0] == 1:
+            mel = mel[0]
+        if mel.ndim != 2 or not np.issubdtype(mel.dtype, np.floating):
+            raise FeatureError(f"{path}: a mel must be a float array (n_mels, frames), got {mel.dtype} {mel.shape}")
+        if mel.shape[0] != cin_channels:
+            raise FeatureError(
+                f"{path}: mel has {mel.shape[0]} bands but the checkpoint expects {cin_channels} "
+                f"(shape {mel.shape}, expected ({cin_channels}, frames)); compute it with the checkpoint's mel settings"
+            )
+        _check_normalised(path, mel, settings.stats)
+    elif path.suffix.lower() in AUDIO_SUFFIXES:
+        if settings.mel is None or settings.stats is None:
+            raise CheckpointError(
+                f"cannot analyse {path}: the checkpoint does not record its mel settings and statistics "
+                "(checkpoint['audio']); pass normalised mel .npy files instead"
+            )
+        if settings.mel.n_mels != cin_channels:
+            raise CheckpointError(f"the checkpoint's mel has {settings.mel.n_mels} bands but the model reads {cin_channels}")
+        wav = load_wav(path, settings.mel.sample_rate)
+        mel = settings.stats.normalize(log_mel_spectrogram(wav, settings.mel))
+        if mel.shape[1] == 0:
+            raise FeatureError(f"{path}: too short for one mel frame ({len(wav)} samples)")
+    else:
+        raise FeatureError(f"{path}: unknown input type; give mel .npy files or audio ({', '.join(AUDIO_SUFFIXES)})")
+    if not np.all(np.isfinite(mel)):
+        raise FeatureError(f"{path}: mel contains NaN or infinite values; recompute the features")
+    if mel.shape[1] == 0:
+        raise FeatureError(f"{path}: mel has no frames")
+    return np.ascontiguousarray(mel, dtype=np.float32)
+
+
+def _check_normalised(path: Path, mel: np.ndarray, stats: FeatureStats | None) -> None:
+    if stats is None or stats.n_mels != mel.shape[0] or not np.all(np.isfinite(mel)):
+        return
+    raw = float(np.mean(np.square(mel, dtype=np.float64)))
+    normalised = float(np.mean(np.square(stats.normalize(mel.astype(np.float64)))))
+    if raw > _UNNORMALISED_MEAN_SQUARE and normalised < raw:
+        raise FeatureError(
+            f"{path}: mel looks unnormalised (mean square {raw:.1f}; the checkpoint's feature statistics "
+            "would make it about {:.1f}); normalise it with the checkpoint's FeatureStats "
+            "(checkpoint['audio']['stats']) or vocode the audio file instead".format(normalised)
+        )
+
+
+def vocode_files(
+    model: Any,
+    inputs: Sequence[str | Path],
+    outdir: str | Path,
+    *,
+    slots: int = 8,
+    temperature: float = 1.0,
+    seed: int = 0,
+    on_samples: Callable[[int], None] | None = None,
+    on_file: Callable[[Path], None] | None = None,
+) -> list[Path]:
+    """Vocode every input into ``outdir/<stem>.wav``; returns the written paths in input order.
+
+    Input i uses seed ``seed + i``. All inputs are checked before any
+    generation starts, so a bad file fails fast.
+    """
+    cfg = model.config
+    if cfg.cin_channels == 0:
+        raise CheckpointError("this WaveNet has no local conditioning (cin_channels=0): use `wavekit generate`")
+    settings = audio_settings(model)
+    sample_rate = settings.mel.sample_rate if settings.mel is not None else 16000
+    files = collect_inputs(inputs)
+    mels = [load_mel(p, settings, cfg.cin_channels) for p in files]
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    targets = [outdir / f"{p.stem}.wav" for p in files]
+    engine = GenerationEngine(model, slots=slots)
+    for i, mel in enumerate(mels):
+        engine.submit(Request(mel=mel, temperature=temperature, seed=seed + i, key=i))
+    for i, wav in engine.run(progress=on_samples):
+        save_wav(targets[i], wav, sample_rate)
+        if on_file is not None:
+            on_file(targets[i])
+    return targets
+
+
+def realtime_factor(seconds: float, samples: int, sample_rate: int) -> float:
+    """Seconds of compute per second of audio."""
+    return seconds / max(samples / sample_rate, 1e-12)
+
+
+class RateMeter:
+    """Samples/s and real-time factor since creation, for progress bars."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self.start = time.perf_counter()
+        self.samples = 0
+
+    def add(self, n: int) -> dict[str, str]:
+        self.samples += n
+        dt = time.perf_counter() - self.start
+        return {"samples/s": f"{self.samples / max(dt, 1e-9):.0f}", "RTF": f"{realtime_factor(dt, self.samples, self.sample_rate):.2f}"}

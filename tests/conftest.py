@@ -13,8 +13,11 @@ FILLETS_ROOT = Path(os.environ.get("WAVEKIT_FILLETS", "/usr/share/games/fillets-
 FASHION_ROOT = Path(os.environ.get("WAVEKIT_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
 INSTALL_HINT = "run `make data` as root (or: sudo apt-get install -y {pkg})"
 
-# Keep CPU tests predictable on small CI machines.
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+# One intra-op thread for the whole suite: the models under test are tiny and
+# step-by-step (per-sample generation, recurrent decoders), where a second BLAS
+# thread only adds hand-off cost, badly so when the cores are busy. Subprocess
+# tests (recipes, torchrun) choose their own threads.
+torch.set_num_threads(1)
 
 
 def fillets_speech_files() -> list[Path]:

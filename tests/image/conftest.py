@@ -1,14 +1,1 @@
-"""Image tests use tiny tensors: one intra-op thread is faster than two on a shared machine."""
-
-from __future__ import annotations
-
-import pytest
-import torch
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+"""Image test fixtures (the suite runs single-threaded: see tests/conftest.py)."""

@@ -1,20 +1,9 @@
-"""TTS test fixtures: single-threaded torch (the models here are tiny and step-by-step)."""
+"""TTS test fixtures: a small espeak corpus and a tiny trained Tacotron 2 (suite is single-threaded)."""
 
 from __future__ import annotations
 
-from typing import Iterator
 
 import pytest
-import torch
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    # Tiny recurrent steps gain nothing from a second thread and lose a lot when cores are busy.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 TTS_DEBUG_CONFIG = """
@@ -70,12 +59,9 @@ def trained_tts(tmp_path_factory: pytest.TempPathFactory, tts_corpus):
 
     from wavekit.cli import cli
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
     base = tmp_path_factory.mktemp("tts_train")
     conf = base / "tts.yaml"
     conf.write_text(TTS_DEBUG_CONFIG.format(root=tts_corpus, steps=120))
     res = CliRunner().invoke(cli, ["train", "--config", str(conf), "--out", str(base / "exp"), "--quiet"])
-    torch.set_num_threads(before)
     assert res.exit_code == 0, res.output
     return base / "exp" / "checkpoints" / "last.pt", conf

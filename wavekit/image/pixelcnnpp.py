@@ -14,7 +14,9 @@ Differences from PixelCNN that the paper lists, all here:
 * gated residual blocks with concat-ELU-free ELU non-linearities and dropout.
 
 ``layers`` is the number of residual blocks per resolution (3 resolutions on
-the way down, 3 on the way up). H and W must be multiples of 4.
+the way down, 3 on the way up). H and W must be multiples of 4. Sampling
+uses the per-resolution row cache of
+:class:`wavekit.image.cache.PixelCNNPlusPlusRowCache`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from wavekit.core.mixture import mixture_channel_log_probs, mixture_log_prob, mixture_num_params
-from wavekit.image.base import ImageModel
+from wavekit.image.base import ImageModel, Stepper
 
 
 @dataclass
@@ -64,6 +66,10 @@ class DownShiftedConv(nn.Conv2d):
     def forward(self, x: Tensor) -> Tensor:
         return super().forward(F.pad(x, (1, 1, 1, 0)))
 
+    def row(self, x2: Tensor) -> Tensor:
+        """One output row from input rows r-1 (or 2R-1) and r (or 2R): (B, cin, 2, W) -> (B, cout, 1, W / stride)."""
+        return super().forward(F.pad(x2, (1, 1, 0, 0)))
+
 
 class DownRightShiftedConv(nn.Conv2d):
     """(2, 2) kernel over the pixel, its left neighbour and the two above them; stride 1 or 2."""
@@ -73,6 +79,10 @@ class DownRightShiftedConv(nn.Conv2d):
 
     def forward(self, x: Tensor) -> Tensor:
         return super().forward(F.pad(x, (1, 0, 1, 0)))
+
+    def row(self, x2: Tensor) -> Tensor:
+        """One output row from the two input rows that end at it (see :meth:`DownShiftedConv.row`)."""
+        return super().forward(F.pad(x2, (1, 0, 0, 0)))
 
 
 class DownShiftedDeconv(nn.ConvTranspose2d):
@@ -90,7 +100,7 @@ class DownRightShiftedDeconv(nn.ConvTranspose2d):
 
 
 class GatedResnet(nn.Module):
-    """x + a * sigmoid(b), [a, b] = conv(dropout(elu(conv(elu(x)) + nin(elu(aux)))))."""
+    """x + a * sigmoid(b), [a, b] = conv2(dropout(elu(c))), c = conv1(elu(x)) + nin(elu(aux))."""
 
     def __init__(self, channels: int, conv_cls: type, aux_channels: int, dropout: float) -> None:
         super().__init__()
@@ -99,12 +109,28 @@ class GatedResnet(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.conv2 = conv_cls(channels, 2 * channels)
 
-    def forward(self, x: Tensor, aux: Tensor | None = None) -> Tensor:
-        c = self.conv1(F.elu(x))
-        if self.aux is not None:
-            c = c + self.aux(F.elu(aux))
-        a, b = self.conv2(self.drop(F.elu(c))).chunk(2, dim=1)
+    def _inner(self, conv1_out: Tensor, aux: Tensor | None) -> Tensor:
+        return conv1_out if self.aux is None else conv1_out + self.aux(F.elu(aux))
+
+    @staticmethod
+    def _gated(x: Tensor, ab: Tensor) -> Tensor:
+        a, b = ab.chunk(2, dim=1)
         return x + a * torch.sigmoid(b)
+
+    def forward(self, x: Tensor, aux: Tensor | None = None) -> Tensor:
+        c = self._inner(self.conv1(F.elu(x)), aux)
+        return self._gated(x, self.conv2(self.drop(F.elu(c))))
+
+    def row(self, x2: Tensor, c_above: Tensor, aux: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Row r of the output from cached neighbours (row-cached sampling).
+
+        x2 (B, h, 2, W): input rows r-1, r; c_above (B, h, 1, W): the inner
+        activation ``c`` at row r-1 (zeros for r = 0); aux (B, a, 1, W): row r.
+        Returns (output row r, c at row r), both (B, h, 1, W).
+        """
+        c = self._inner(self.conv1.row(F.elu(x2)), aux)
+        ab = self.conv2.row(self.drop(F.elu(torch.cat([c_above, c], dim=2))))
+        return self._gated(x2[:, :, 1:], ab), c
 
 
 class PixelCNNPlusPlus(ImageModel):
@@ -154,11 +180,20 @@ class PixelCNNPlusPlus(ImageModel):
     def from_config(cls, cfg: PixelCNNPlusPlusConfig) -> "PixelCNNPlusPlus":
         return cls(**asdict(cfg))
 
-    def dist_params(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        if x.shape[2] % 4 or x.shape[3] % 4:
-            raise ValueError(f"PixelCNN++ needs height and width divisible by 4, got {tuple(x.shape[2:])}")
+    @staticmethod
+    def check_size(height: int, width: int) -> None:
+        if height % 4 or width % 4:
+            raise ValueError(f"PixelCNN++ needs height and width divisible by 4, got {(height, width)}")
+
+    def input_features(self, x: Tensor) -> Tensor:
+        """(B, C, H, W) levels -> (B, C + 1, H, W): scaled image and a ones channel that
+        marks the image inside the convolutions' zero padding."""
         xf = self.scale_input(x)
-        xf = torch.cat([xf, torch.ones_like(xf[:, :1])], dim=1)  # marks the image inside the zero padding
+        return torch.cat([xf, torch.ones_like(xf[:, :1])], dim=1)
+
+    def dist_params(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        self.check_size(x.shape[2], x.shape[3])
+        xf = self.input_features(x)
         u = down_shift(self.u_in(xf))
         ul = down_shift(self.ul_in_up(xf)) + right_shift(self.ul_in_left(xf))
         us, uls = [u], [ul]
@@ -181,6 +216,11 @@ class PixelCNNPlusPlus(ImageModel):
                 u = self.upsample_u[level](u)
                 ul = self.upsample_ul[level](ul)
         return self.out(F.elu(ul))
+
+    def make_stepper(self, y: Tensor | None) -> Stepper:
+        from wavekit.image.cache import PixelCNNPlusPlusRowCache
+
+        return PixelCNNPlusPlusRowCache(self)
 
     def _mix(self) -> dict:
         return dict(mixtures=self.mixtures, channels=self.image_channels, num_classes=self.levels)

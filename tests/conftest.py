@@ -20,6 +20,12 @@ INSTALL_HINT = "run `make data` as root (or: sudo apt-get install -y {pkg})"
 torch.set_num_threads(1)
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Re-pin before every test and its fixtures (session ones included): numba's
+    OpenMP layer can reset torch's thread count after a parallel kernel call."""
+    torch.set_num_threads(1)
+
+
 def fillets_speech_files() -> list[Path]:
     """Czech speech files of fillets-ng, sorted; empty if the package is absent."""
     if not FILLETS_ROOT.is_dir():

@@ -8,7 +8,12 @@
 - ``rtf``: seconds of compute per second of 16 kHz audio for the default
   vocoder (``WaveNetConfig()``, mel conditioned) at batch 1, conditioning
   (upsampling and projections) included;
-- ``train``: training samples/s of the default config (Adam steps on random crops).
+- ``train``: training samples/s of the default config (Adam steps on random crops);
+- ``cuda_graphs`` (``--device cuda`` only, else None): the 20-layer model in the
+  engine at 1 stream with the step replayed as a CUDA graph vs run eagerly.
+
+On ``--device cuda`` the incremental, engine and rtf figures come from the
+engine's torch backend on the GPU (CUDA graphs); on cpu from the numba kernel.
 
 Random weights: speed does not depend on training. Figures depend on the
 machine's load; no test asserts on them.
@@ -63,10 +68,11 @@ def naive_samples_per_s(model: WaveNet, n: int, device: str) -> float:
 
 
 def engine_samples_per_s(
-    model: WaveNet, streams: int, length: int, mel_frames: int = 0, threads: int | None = None
+    model: WaveNet, streams: int, length: int, mel_frames: int = 0, threads: int | None = None,
+    device: str = "cpu", graphs: bool | None = None,
 ) -> float:
     """Samples/s of ``streams`` concurrent requests of ``length`` samples in a ``streams``-slot engine."""
-    engine = GenerationEngine(model, slots=streams, threads=threads)
+    engine = GenerationEngine(model, slots=streams, threads=threads, device=device, graphs=graphs)
     cfg = model.config
     rng = np.random.default_rng(0)
     engine.generate_all([Request(length=8, seed=0)] if not cfg.cin_channels else
@@ -123,36 +129,38 @@ def run_bench(device: str = "cpu", quick: bool = False) -> dict[str, Any]:
         torch.set_num_threads(threads)
 
 
-def _torch_threads(device: str) -> None:
-    # numba's OpenMP layer resets the shared OpenMP thread count after each parallel call
-    if device == "cpu":
-        torch.set_num_threads(1)
-
-
 def _measure(device: str, quick: bool, n_naive: int, n_inc: int, n_engine: int, gen_threads: int) -> dict[str, Any]:
     generation = []
     for layers in (10, 20, 30):
         cfg = bench_config(layers)
-        _torch_threads(device)
         naive = naive_samples_per_s(_model(cfg, device), n_naive, device)
-        inc = engine_samples_per_s(_model(cfg, "cpu"), 1, n_inc, threads=gen_threads)
+        inc = engine_samples_per_s(_model(cfg, device), 1, n_inc, threads=gen_threads, device=device)
         generation.append({
             "layers": layers, "residual_channels": cfg.residual_channels,
             "naive_samples_per_s": naive, "incremental_samples_per_s": inc, "speedup": inc / naive,
         })
-    model20 = _model(bench_config(20), "cpu")
-    engine = [{"streams": s, "samples_per_s": engine_samples_per_s(model20, s, n_engine, threads=gen_threads)} for s in (1, 8, 32)]
+    model20 = _model(bench_config(20), device)
+    engine = [
+        {"streams": s, "samples_per_s": engine_samples_per_s(model20, s, n_engine, threads=gen_threads, device=device)}
+        for s in (1, 8, 32)
+    ]
+    cuda_graphs = None
+    if device == "cuda":
+        on, off = (engine_samples_per_s(model20, 1, n_engine, device=device, graphs=g) for g in (True, False))
+        cuda_graphs = {"streams": 1, "graphs_on_samples_per_s": on, "graphs_off_samples_per_s": off}
     default = WaveNetConfig(dropout=0.0)
     seconds = 0.05 if quick else 1.0
     frames = int(seconds * SAMPLE_RATE) // default.hop_length
-    rtf = SAMPLE_RATE / engine_samples_per_s(_model(default, "cpu"), 1, frames * default.hop_length, frames, threads=gen_threads)
+    rtf = SAMPLE_RATE / engine_samples_per_s(
+        _model(default, device), 1, frames * default.hop_length, frames, threads=gen_threads, device=device
+    )
     batch, crop, steps = (1, 1024, 1) if quick else (4, 8192, 3)
-    _torch_threads(device)
     train = {"samples_per_s": train_samples_per_s(WaveNetConfig(), device, batch, crop, steps)}
+    backend = "torch + CUDA graphs" if device == "cuda" else "numba (CPU)"
     return {
-        "generation": generation, "engine": engine, "rtf": rtf, "train": train,
+        "generation": generation, "engine": engine, "rtf": rtf, "train": train, "cuda_graphs": cuda_graphs,
         "settings": {"device": device, "quick": quick, "torch_threads": torch.get_num_threads(), "generation_threads": gen_threads,
-                     "generation_backend": "numba (CPU)", "train_batch": [batch, crop]},
+                     "generation_backend": backend, "train_batch": [batch, crop]},
     }
 
 
@@ -168,6 +176,10 @@ def format_table(result: dict[str, Any]) -> str:
     base = result["engine"][0]["samples_per_s"]
     for e in result["engine"]:
         lines.append(f"{e['streams']:>7} {e['samples_per_s']:>10.0f} {e['samples_per_s'] / base:>5.1f}x")
+    graphs = result.get("cuda_graphs")
+    if graphs:
+        lines.append(f"CUDA graphs ({graphs['streams']} stream): on {graphs['graphs_on_samples_per_s']:.0f}/s, "
+                     f"off {graphs['graphs_off_samples_per_s']:.0f}/s")
     lines += ["", f"default vocoder real-time factor (batch 1): {result['rtf']:.2f}",
               f"training samples/s (default config): {result['train']['samples_per_s']:.0f}"]
     s = result["settings"]

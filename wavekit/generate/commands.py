@@ -20,7 +20,10 @@ def _load(checkpoint: str, device: str):
     model = wavekit.load(checkpoint)
     if not hasattr(model, "config") or not hasattr(model.config, "cin_channels"):
         raise CheckpointError(f"{checkpoint} is not a WaveNet vocoder checkpoint")
-    return model
+    return model.to(device)
+
+
+DEVICE_HELP = "cpu: compiled kernel; cuda: torch step replayed as a CUDA graph."
 
 
 @click.command()
@@ -30,7 +33,8 @@ def _load(checkpoint: str, device: str):
 @click.option("--slots", default=8, show_default=True, help="Utterances generated together (batch slots).")
 @click.option("--temperature", default=1.0, show_default=True, help="Sampling temperature (0 = most likely value).")
 @click.option("--seed", default=0, show_default=True, help="Seed of the first input (input i uses seed + i).")
-def vocode(checkpoint, inputs, outdir, slots, temperature, seed) -> None:
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help=DEVICE_HELP)
+def vocode(checkpoint, inputs, outdir, slots, temperature, seed, device) -> None:
     """Turn mel .npy files, audio files (copy synthesis) or folders of them into waveforms.
 
     Mel files must hold the checkpoint's normalised log-mel (n_mels, frames).
@@ -40,7 +44,7 @@ def vocode(checkpoint, inputs, outdir, slots, temperature, seed) -> None:
 
     from wavekit.generate.vocode import RateMeter, audio_settings, vocode_files
 
-    model = _load(checkpoint, "cpu")
+    model = _load(checkpoint, device)
     settings = audio_settings(model)
     rate = settings.mel.sample_rate if settings.mel is not None else 16000
     meter = RateMeter(rate)
@@ -51,7 +55,8 @@ def vocode(checkpoint, inputs, outdir, slots, temperature, seed) -> None:
             bar.set_postfix(meter.add(n), refresh=False)
 
         written = vocode_files(
-            model, inputs, outdir, slots=slots, temperature=temperature, seed=seed, on_samples=on_samples
+            model, inputs, outdir, slots=slots, temperature=temperature, seed=seed, device=device,
+            on_samples=on_samples,
         )
     click.echo(f"wrote {len(written)} file(s) to {outdir}")
 
@@ -66,14 +71,15 @@ def vocode(checkpoint, inputs, outdir, slots, temperature, seed) -> None:
 @click.option("--seed", default=0, show_default=True, help="Seed of sample 0 (sample i uses seed + i).")
 @click.option("--slots", default=8, show_default=True)
 @click.option("--sample-rate", default=16000, show_default=True, help="Rate of the written files.")
-def generate(checkpoint, speaker, seconds, count, outdir, temperature, seed, slots, sample_rate) -> None:
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help=DEVICE_HELP)
+def generate(checkpoint, speaker, seconds, count, outdir, temperature, seed, slots, sample_rate, device) -> None:
     """Sample unconditionally (or for one speaker) from a WaveNet without local conditioning."""
     from tqdm import tqdm
 
     from wavekit.audio.io import save_wav
     from wavekit.generate.engine import GenerationEngine, Request
 
-    model = _load(checkpoint, "cpu")
+    model = _load(checkpoint, device)
     cfg = model.config
     if cfg.cin_channels:
         raise WavekitError(
@@ -89,7 +95,7 @@ def generate(checkpoint, speaker, seconds, count, outdir, temperature, seed, slo
     length = int(round(seconds * sample_rate))
     if length < 1 or count < 1:
         raise WavekitError("--seconds and -n must be positive")
-    engine = GenerationEngine(model, slots=slots)
+    engine = GenerationEngine(model, slots=slots, device=device)
     for i in range(count):
         engine.submit(Request(speaker=speaker, length=length, temperature=temperature, seed=seed + i, key=i))
     out = Path(outdir)

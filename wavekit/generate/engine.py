@@ -1,10 +1,19 @@
 """GenerationEngine: queued, continuously batched WaveNet generation.
 
 Requests (mel, speaker, temperature, seed, length) wait in a FIFO queue. A
-fixed number of batch slots advance together one sample-step at a time in
-the compiled kernel (:mod:`wavekit.generate.kernels`, many steps per call).
+fixed number of batch slots advance together one sample-step at a time.
 When a stream finishes, its waveform is handed back at once and the first
 waiting request takes its slot (continuous batching).
+
+Backends (one engine, one sampling convention):
+
+- ``"numba"`` (CPU): the compiled fused kernel (:mod:`wavekit.generate.kernels`),
+  many steps per call, slot groups on parallel threads;
+- ``"torch"``: :class:`~wavekit.generate.torch_step.TorchSlots`, the torch
+  step of :class:`~wavekit.wavenet.incremental.IncrementalWaveNet` on the
+  model's device over static buffers, captured once as a CUDA graph and
+  replayed on CUDA, run eagerly on CPU;
+- ``"auto"``: numba on CPU, torch with CUDA graphs on CUDA.
 
 Per-layer conditioning projections are produced in chunks of ``chunk``
 samples on a grid shared by all slots (one matrix product per stream and
@@ -12,12 +21,13 @@ chunk, from the mel upsampled once per utterance at admission), so memory
 stays at ``slots * chunk * layers * gate`` values whatever the length.
 
 Determinism: each stream draws its uniforms from its own
-``numpy.random.Generator(seed)`` (3 per sample, in order) and the kernel's
-arithmetic for a stream never involves another stream, so a stream's output
-is bit-identical to running it alone with the same seed, whatever joins or
-leaves around it. Active streams are kept in slots ``0..n-1`` (a finished
-slot is refilled by the last active stream), so no work is spent on empty
-slots.
+``numpy.random.default_rng(seed)`` (3 per sample, in order), turned into
+values by the same inverse-CDF formulas on every backend
+(:mod:`wavekit.generate.draw`), and no stream's arithmetic involves another
+stream. So a stream's output does not depend on what joins or leaves around
+it (bit-identical on the numba backend), and the same seed gives the same
+samples on every backend up to float rounding. Active streams are kept in
+slots ``0..n-1`` (a finished slot is refilled by the last active stream).
 """
 
 from __future__ import annotations
@@ -25,14 +35,15 @@ from __future__ import annotations
 import collections
 import itertools
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from wavekit.generate import kernels
-from wavekit.generate.fused import FusedWaveNet
+from wavekit.generate.fused import FusedWaveNet, NumbaSlots
+
+BACKENDS = ("auto", "numba", "torch")
 
 
 @dataclass(eq=False)
@@ -57,20 +68,28 @@ class Request:
 class _Stream:
     request: Request
     length: int
-    cond_in: np.ndarray | None
+    cond_in: Any  # the backend's conditioning input (numpy or a device tensor) or None
     rng: np.random.Generator
     out: np.ndarray
     done: int = 0
-    extra: dict = field(default_factory=dict)
+
+
+def _model_device(model: torch.nn.Module) -> torch.device:
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
 
 
 class GenerationEngine:
     """Continuous-batching generator over a :class:`~wavekit.wavenet.model.WaveNet`.
 
-    ``slots``: streams advanced together; ``chunk``: samples of conditioning
-    projected at a time; ``threads``: slot groups run in parallel (default:
-    torch's thread count). ``submit`` requests, then iterate :meth:`run` to
-    receive ``(key, waveform)`` pairs as streams complete.
+    ``slots``: streams advanced together; ``backend``: "auto" | "numba" |
+    "torch" (see the module docstring); ``device``: where the torch backend
+    runs (default: the model's device); ``graphs``: capture the torch step as
+    a CUDA graph (default: on CUDA); ``chunk``: samples of conditioning
+    projected at a time; ``threads``: numba slot groups run in parallel
+    (default: torch's thread count); ``dtype``: numba's float type (default:
+    the model's). ``submit`` requests, then iterate :meth:`run` to receive
+    ``(key, waveform)`` pairs as streams complete.
     """
 
     def __init__(
@@ -78,32 +97,39 @@ class GenerationEngine:
         model: torch.nn.Module,
         slots: int = 8,
         *,
+        backend: str = "auto",
+        device: torch.device | str | None = None,
+        graphs: bool | None = None,
         chunk: int = 512,
         threads: int | None = None,
         dtype: np.dtype | None = None,
-        keep_params: bool = False,
     ) -> None:
         if slots < 1 or chunk < 1:
             raise ValueError(f"slots and chunk must be >= 1, got {slots}, {chunk}")
-        self.net = FusedWaveNet(model, dtype)
-        self.config = self.net.config
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        device = torch.device(device) if device is not None else _model_device(model)
+        if backend == "auto":
+            backend = "numba" if device.type == "cpu" else "torch"
+        if backend == "numba" and device.type != "cpu":
+            raise ValueError(f"the numba backend runs on the CPU, not {device}; use backend='torch'")
+        self.backend, self.device = backend, device
+        self.graphs = bool(graphs if graphs is not None else device.type == "cuda") and backend == "torch"
+        if graphs and not self.graphs:
+            raise ValueError("CUDA graphs need backend='torch'")
+        if dtype is not None and backend != "numba":
+            raise ValueError("dtype applies to the numba backend; the torch backend runs in the model's dtype")
+        self.config = model.config
         self.slots, self.chunk = slots, chunk
         self.threads = max(1, threads or torch.get_num_threads())
-        self.keep_params = keep_params
-        self.stream_params: dict[Any, np.ndarray] = {}  # key -> (length, P) when keep_params
+        if backend == "numba":
+            self.impl: Any = NumbaSlots(FusedWaveNet(model, dtype), slots, chunk, self.threads)
+        else:
+            from wavekit.generate.torch_step import TorchSlots
+
+            self.impl = TorchSlots(model, slots, chunk, device, self.graphs)
         self.pending: collections.deque[_Stream] = collections.deque()
         self._ids = itertools.count()
-        net, dt = self.net, self.net.dtype
-        L, G, R = net.conv_b.shape[0], net.conv_b.shape[1], self.config.residual_channels
-        self.queues = np.zeros((slots, max(net.queue_len, 1), R), dt)
-        self.x_prev = np.zeros(slots)
-        self.cls_prev = np.zeros(slots, np.int64)
-        self.cond = np.zeros((slots, chunk, L, G), dt)
-        self.noise = np.full((slots, chunk, 3), 0.5)
-        self.temperature = np.ones(slots)
-        self.wave = np.zeros((slots, chunk), dt)
-        self.params = np.zeros((slots, chunk, net.num_params) if keep_params else (0, 0, 0), dt)
-        self.teacher = np.zeros((0, 0))
         self.active: list[_Stream] = []
         self.pos = 0
         self.samples_done = 0
@@ -132,10 +158,8 @@ class GenerationEngine:
             raise ValueError(f"length must be a positive number of samples, got {length}")
         if request.key is None:
             request.key = next(self._ids)
-        cond_in = self.net.conditioning_input(request.mel, request.speaker, length)
-        stream = _Stream(request, length, cond_in, np.random.default_rng(request.seed), np.empty(length, self.net.dtype))
-        if self.keep_params:
-            stream.extra["params"] = np.empty((length, self.net.num_params), self.net.dtype)
+        cond_in = self.impl.conditioning_input(request.mel, request.speaker, length)
+        stream = _Stream(request, length, cond_in, np.random.default_rng(request.seed), np.empty(length, self.impl.dtype))
         self.pending.append(stream)
         return request.key
 
@@ -148,8 +172,7 @@ class GenerationEngine:
     def _fill(self, b: int, s: _Stream, lo: int) -> None:
         """Load the chunk rows lo..chunk-1 of slot b with stream s's next samples."""
         n = min(self.chunk - lo, s.length - s.done)
-        self.net.project(s.cond_in, s.done, s.done + n, self.cond[b, lo:])
-        self.noise[b, lo : lo + n] = s.rng.random((n, 3))
+        self.impl.fill(b, lo, s.cond_in, s.done, s.rng.random((n, 3)))
 
     def _admit(self) -> None:
         lo = self.pos % self.chunk
@@ -157,26 +180,16 @@ class GenerationEngine:
             s = self.pending.popleft()
             b = len(self.active)
             self.active.append(s)
-            self.queues[b] = 0.0
-            self.x_prev[b] = 0.0
-            self.cls_prev[b] = self.net.silence_class
-            self.temperature[b] = s.request.temperature
+            self.impl.admit(b, s.request.temperature)
             self._fill(b, s, lo)
-
-    def _move(self, src: int, dst: int) -> None:
-        for arr in (self.queues, self.x_prev, self.cls_prev, self.cond, self.noise, self.temperature, self.wave):
-            arr[dst] = arr[src]
-        if self.keep_params:
-            self.params[dst] = self.params[src]
 
     def _collect(self, lo: int, hi: int) -> list[_Stream]:
         """Copy chunk rows lo..hi-1 out to the streams; return (and unslot) the finished ones."""
         finished = []
+        wave = self.impl.collect(len(self.active), lo, hi)
         for b, s in enumerate(self.active):
             n = min(hi - lo, s.length - s.done)
-            s.out[s.done : s.done + n] = self.wave[b, lo : lo + n]
-            if self.keep_params:
-                s.extra["params"][s.done : s.done + n] = self.params[b, lo : lo + n]
+            s.out[s.done : s.done + n] = wave[b, :n]
             s.done += n
             if s.done == s.length:
                 finished.append(s)
@@ -184,7 +197,7 @@ class GenerationEngine:
             b = self.active.index(s)
             last = len(self.active) - 1
             if b != last:
-                self._move(last, b)
+                self.impl.move(last, b)
                 self.active[b] = self.active[last]
             self.active.pop()
         return finished
@@ -192,7 +205,9 @@ class GenerationEngine:
     # ---- the loop -------------------------------------------------------------------------------
 
     def run(self, progress: Callable[[int], None] | None = None) -> Iterator[tuple[Any, np.ndarray]]:
-        """Generate every queued request; yields (key, waveform float32 (length,)) as each completes.
+        """Generate every queued request; yields (key, waveform (length,)) as each completes.
+
+        Waveforms are float32, or float64 for a float64 model (numba: ``dtype``).
 
         ``progress(n)`` is called with the number of samples produced by each kernel call.
         """
@@ -201,30 +216,91 @@ class GenerationEngine:
             n = len(self.active)
             lo = self.pos % self.chunk
             steps = min(self.chunk - lo, min(s.length - s.done for s in self.active))
-            t_local = np.full(n, lo, np.int64)
-            self.pos = kernels.run_steps(
-                steps, self.pos, *self.net.weight_args(),
-                self.queues[:n], self.x_prev[:n], self.cls_prev[:n], self.cond[:n], self.noise[:n],
-                t_local, self.temperature[:n], self.wave[:n], self.params[:n] if self.keep_params else self.params,
-                self.teacher, self.threads,
-            )
+            self.impl.run(n, steps, self.pos, lo)
+            self.pos += steps
             self.samples_done += steps * n
             if progress is not None:
                 progress(steps * n)
             for s in self._collect(lo, lo + steps):
-                yield s.request.key, self._result(s)
+                yield s.request.key, s.out
             if self.pos % self.chunk == 0:
                 for b, s in enumerate(self.active):
                     self._fill(b, s, 0)
             self._admit()
-
-    def _result(self, s: _Stream) -> np.ndarray:
-        if self.keep_params:
-            self.stream_params[s.request.key] = s.extra["params"]
-        return s.out.astype(np.float32, copy=False)
 
     def generate_all(self, requests: Sequence[Request]) -> list[np.ndarray]:
         """Submit ``requests`` and return their waveforms in the same order."""
         keys = [self.submit(r) for r in requests]
         results = dict(self.run())
         return [results[k] for k in keys]
+
+
+def stream_seeds(seed: int | Sequence[int] | None, count: int) -> list[int]:
+    """Per-stream seeds: seed + b for an int, the list itself, or (None) seed + b from a base drawn
+    from torch's global generator (so ``torch.manual_seed`` makes the run repeatable)."""
+    if seed is None:
+        seed = int(torch.randint(0, 2**31 - 1, ()).item())
+    seeds = [int(seed) + b for b in range(count)] if isinstance(seed, (int, np.integer)) else [int(s) for s in seed]
+    if len(seeds) != count:
+        raise ValueError(f"got {len(seeds)} seeds for {count} streams")
+    return seeds
+
+
+@torch.no_grad()
+def generate_tensor(
+    model: torch.nn.Module,
+    length: int | None = None,
+    c: torch.Tensor | None = None,
+    g: torch.Tensor | None = None,
+    temperature: float = 1.0,
+    seed: int | Sequence[int] | None = None,
+    batch_size: int | None = None,
+    progress: bool = False,
+    *,
+    backend: str = "auto",
+    chunk: int = 512,
+) -> torch.Tensor:
+    """``WaveNet.generate`` through the engine: (B, T) waveforms in the model's dtype, on its device.
+
+    length defaults to frames * hop of c (and must not exceed it); without c it
+    is required. B comes from c, else g, else ``batch_size`` (default 1); all B
+    streams run in B slots. seed: int (stream b uses seed + b, so a stream
+    matches its solo run), one seed per stream, or None (see :func:`stream_seeds`).
+    """
+    cfg = model.config
+    if c is not None:
+        B, frames = c.shape[0], c.shape[-1]
+        max_len = frames * cfg.hop_length if cfg.cin_channels else None
+        length = max_len if length is None else length
+        if max_len is not None and length > max_len:
+            raise ValueError(f"length {length} exceeds the {frames} mel frames x hop {cfg.hop_length} = {max_len}")
+    elif g is not None:
+        B = g.shape[0]
+    else:
+        B = batch_size or 1
+    if length is None or length < 1:
+        raise ValueError(f"length must be a positive number of samples, got {length}")
+    if batch_size is not None and batch_size != B:
+        raise ValueError(f"batch_size {batch_size} does not match the conditioning batch {B}")
+    if not temperature >= 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    model.conditioning(c, g, 1)  # checks that c / g fit the model (clear errors)
+    seeds = stream_seeds(seed, B)
+    device = _model_device(model)
+    engine = GenerationEngine(model, slots=B, backend=backend, device=device, chunk=chunk)
+    for b in range(B):
+        mel = None if c is None else c[b].detach().cpu().numpy()
+        speaker = None if g is None else int(g[b])
+        engine.submit(Request(mel=mel, speaker=speaker, length=length, temperature=temperature, seed=seeds[b], key=b))
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=B * length, desc="generate", unit="sample", unit_scale=True)
+    try:
+        results = dict(engine.run(progress=None if bar is None else bar.update))
+    finally:
+        if bar is not None:
+            bar.close()
+    dtype = next(model.parameters()).dtype
+    return torch.from_numpy(np.stack([results[b] for b in range(B)])).to(device=device, dtype=dtype)

@@ -1,4 +1,4 @@
-"""Folded WaveNet weights for the compiled step (:mod:`wavekit.generate.kernels`).
+"""Folded WaveNet weights for the compiled step (:mod:`wavekit.generate.kernels`), and the numba slots.
 
 :class:`FusedWaveNet` takes a :class:`~wavekit.wavenet.model.WaveNet`, lets
 :class:`~wavekit.wavenet.incremental.IncrementalWaveNet` fold it (weight norm
@@ -6,11 +6,13 @@ removed, eval mode, skip scale folded into the head) and keeps the result as
 contiguous numpy arrays in the kernel's ``(in, out)`` layout. It also turns a
 request's conditioning into per-layer projections for a span of samples
 (:meth:`project`), one matrix product for the whole span.
+
+:class:`NumbaSlots` is the engine's CPU backend: the state of every batch
+slot as numpy arrays, advanced by :func:`kernels.run_steps` (many samples per
+call). :class:`wavekit.generate.torch_step.TorchSlots` has the same methods.
 """
 
 from __future__ import annotations
-
-import copy
 
 import numpy as np
 import torch
@@ -18,9 +20,8 @@ from torch import Tensor
 
 from wavekit.audio.mulaw import mulaw_decode, mulaw_encode
 from wavekit.generate import kernels
+from wavekit.generate.draw import KINDS
 from wavekit.wavenet.incremental import IncrementalWaveNet
-
-_KINDS = {"mulaw": kernels.OUT_MULAW, "mol": kernels.OUT_MOL, "gaussian": kernels.OUT_GAUSSIAN}
 
 
 def _np(t: Tensor, dtype: np.dtype) -> np.ndarray:
@@ -31,12 +32,12 @@ class FusedWaveNet:
     """Numpy copy of a WaveNet's folded weights (float32 by default, float64 when the model is)."""
 
     def __init__(self, model: torch.nn.Module, dtype: np.dtype | None = None) -> None:
-        inc = IncrementalWaveNet(copy.deepcopy(model).cpu())
+        inc = IncrementalWaveNet(model, device="cpu")
         self.inc = inc
         cfg = self.config = inc.config
         dt = self.dtype = np.dtype(dtype or (np.float64 if inc.dtype == torch.float64 else np.float32))
         L, K, R, G, S = cfg.layers, cfg.kernel_size, cfg.residual_channels, cfg.gate_channels, cfg.skip_channels
-        self.out_kind = _KINDS[cfg.output]
+        self.out_kind = KINDS[cfg.output]
         self.n_classes = cfg.quantization_channels if cfg.output == "mulaw" else cfg.bins
         self.mixtures = cfg.mixtures if cfg.output == "mol" else 0
         self.log_scale_min = float(cfg.log_scale_min)
@@ -127,8 +128,67 @@ class FusedWaveNet:
         params = np.zeros((1, T, self.num_params), dt)
         kernels.run_steps(
             T, 0, *self.weight_args(),
-            np.zeros((1, max(self.queue_len, 1), cfg.residual_channels), dt), np.zeros(1),
+            np.zeros((max(self.queue_len, 1), 1, cfg.residual_channels), dt), np.zeros(1),
             np.full(1, self.silence_class, np.int64), cond, np.full((1, T, 3), 0.5), np.zeros(1, np.int64),
             np.zeros(1), np.zeros((1, T), dt), params, teacher[None], 1,
         )
         return params[0]
+
+
+class NumbaSlots:
+    """The engine's slot state as numpy arrays, advanced by the compiled kernel (CPU).
+
+    ``slots`` streams, conditioning and noise for ``chunk`` samples per slot,
+    ``threads`` slot groups run in parallel. Method contract (shared with
+    :class:`~wavekit.generate.torch_step.TorchSlots`): ``conditioning_input``,
+    ``admit(b, temperature)``, ``fill(b, lo, cond_in, start, noise)``,
+    ``move(src, dst)``, ``run(n, steps, pos, lo)``, ``collect(n, lo, hi)``.
+    """
+
+    def __init__(self, net: FusedWaveNet, slots: int, chunk: int, threads: int) -> None:
+        self.net, self.chunk, self.threads = net, chunk, threads
+        dt = self.dtype = net.dtype
+        L, G = net.conv_b.shape
+        self.queues = np.zeros((max(net.queue_len, 1), slots, net.config.residual_channels), dt)  # time-major
+        self.x_prev = np.zeros(slots)
+        self.cls_prev = np.zeros(slots, np.int64)
+        self.cond = np.zeros((slots, chunk, L, G), dt)
+        self.noise = np.full((slots, chunk, 3), 0.5)
+        self.temperature = np.ones(slots)
+        self.wave = np.zeros((slots, chunk), dt)
+        self._no_params = np.zeros((0, 0, 0), dt)
+        self._no_teacher = np.zeros((0, 0))
+
+    def conditioning_input(self, mel: np.ndarray | None, speaker: int | None, length: int) -> np.ndarray | None:
+        return self.net.conditioning_input(mel, speaker, length)
+
+    def admit(self, b: int, temperature: float) -> None:
+        """Slot b starts a new stream from silence with an empty past."""
+        self.queues[:, b] = 0.0
+        self.x_prev[b] = 0.0
+        self.cls_prev[b] = self.net.silence_class
+        self.temperature[b] = temperature
+
+    def fill(self, b: int, lo: int, cond_in: np.ndarray | None, start: int, noise: np.ndarray) -> None:
+        """Chunk rows lo.. of slot b: conditioning of samples start.. and the uniforms noise (n, 3)."""
+        n = len(noise)
+        self.net.project(cond_in, start, start + n, self.cond[b, lo:])
+        self.noise[b, lo : lo + n] = noise
+
+    def move(self, src: int, dst: int) -> None:
+        self.queues[:, dst] = self.queues[:, src]
+        for arr in (self.x_prev, self.cls_prev, self.cond, self.noise, self.temperature, self.wave):
+            arr[dst] = arr[src]
+
+    def run(self, n: int, steps: int, pos: int, lo: int) -> None:
+        """Advance slots 0..n-1 by ``steps`` samples from global step ``pos`` (chunk row ``lo``)."""
+        kernels.run_steps(
+            steps, pos, *self.net.weight_args(),
+            self.queues[:, :n], self.x_prev[:n], self.cls_prev[:n], self.cond[:n], self.noise[:n],
+            np.full(n, lo, np.int64), self.temperature[:n], self.wave[:n], self._no_params, self._no_teacher,
+            self.threads,
+        )
+
+    def collect(self, n: int, lo: int, hi: int) -> np.ndarray:
+        """The samples of chunk rows lo..hi-1 of slots 0..n-1: (n, hi - lo)."""
+        return self.wave[:n, lo:hi]

@@ -132,13 +132,15 @@ def vocode_files(
     slots: int = 8,
     temperature: float = 1.0,
     seed: int = 0,
+    device: str | None = None,
     on_samples: Callable[[int], None] | None = None,
     on_file: Callable[[Path], None] | None = None,
 ) -> list[Path]:
     """Vocode every input into ``outdir/<stem>.wav``; returns the written paths in input order.
 
     Input i uses seed ``seed + i``. All inputs are checked before any
-    generation starts, so a bad file fails fast.
+    generation starts, so a bad file fails fast. ``device``: where the engine
+    runs (default the model's; "cuda": the torch step replayed as a CUDA graph).
     """
     cfg = model.config
     if cfg.cin_channels == 0:
@@ -150,7 +152,7 @@ def vocode_files(
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     targets = [outdir / f"{p.stem}.wav" for p in files]
-    engine = GenerationEngine(model, slots=slots)
+    engine = GenerationEngine(model, slots=slots, device=device)
     for i, mel in enumerate(mels):
         engine.submit(Request(mel=mel, temperature=temperature, seed=seed + i, key=i))
     for i, wav in engine.run(progress=on_samples):

@@ -143,28 +143,25 @@ class Synthesizer:
     ) -> list[np.ndarray]:
         """Vocoder-normalised mels (n_mels, F_i) -> float32 waveforms of F_i * hop samples.
 
-        Mels of one batch are padded at the end with the (normalised) log-mel of silence and
-        generated together; each waveform is then cut to its own length.
+        Every line is its own request in the vocoder's generation engine
+        (``batch_size`` slots, continuous batching: a finished line frees its
+        slot for the next); line i uses seed ``seed + i``, so it sounds the same
+        whatever else is synthesised with it. ``progress(1)`` per finished line.
         """
-        hop = self.mel_config.hop_length
+        from wavekit.generate.engine import GenerationEngine, Request, stream_seeds
+
         param = next(self.vocoder.parameters())
-        silence = torch.full((self.mel_config.n_mels, 1), self.mel_config.silence_value)
-        pad = self.vocoder_stats.normalize(silence)[:, 0]
-        wavs: list[np.ndarray] = []
-        for start in range(0, len(mels), batch_size):
-            chunk = mels[start : start + batch_size]
-            frames = max(int(m.shape[1]) for m in chunk)
-            c = torch.stack([torch.cat([m, pad[:, None].expand(-1, frames - m.shape[1])], 1) for m in chunk])
-            g = None
-            if self.speaker is not None:
-                g = torch.full((len(chunk),), self.speaker, dtype=torch.long, device=param.device)
-            wav = self.vocoder.generate(c=c.to(param), g=g, temperature=temperature,
-                                        seed=None if seed is None else seed + start)
-            for k, m in enumerate(chunk):
-                wavs.append(wav[k, : int(m.shape[1]) * hop].float().cpu().numpy().clip(-1.0, 1.0))
+        seeds = stream_seeds(seed, len(mels))
+        engine = GenerationEngine(self.vocoder, slots=max(1, min(batch_size, len(mels))), device=param.device)
+        for i, m in enumerate(mels):
+            engine.submit(Request(mel=m.detach().float().cpu().numpy(), speaker=self.speaker,
+                                  temperature=temperature, seed=seeds[i], key=i))
+        wavs: dict[int, np.ndarray] = {}
+        for i, wav in engine.run():
+            wavs[i] = np.clip(wav, -1.0, 1.0).astype(np.float32)
             if progress is not None:
-                progress(len(chunk))
-        return wavs
+                progress(1)
+        return [wavs[i] for i in range(len(mels))]
 
     def synthesize(
         self, texts: list[str], batch_size: int = 8, temperature: float = 1.0, seed: int | None = 0,

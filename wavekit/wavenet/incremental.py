@@ -19,13 +19,17 @@ one sample at a time:
    1x1s, then the output head: O(layers) work, no recomputation.
 4. ``inc.reset_slots(state, mask)`` restarts chosen streams (batch slots).
 
-The step advances ``state.t`` in place; all streams share it. A batched
-engine drives the same three calls; :func:`generate` is the plain loop.
+The step advances ``state.t`` in place; all streams share it, and every
+step is a fixed sequence of tensor ops on the device (no Python-side
+position), so it can be captured as a CUDA graph. Sampling is not part of
+the step: :mod:`wavekit.generate` draws each value from the parameters with
+the stream's own uniforms (:func:`wavekit.generate.draw.draw`), and
+``WaveNet.generate`` runs through its engine (numba kernel on CPU, this step
+on CUDA), so the same seed gives the same audio everywhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -35,7 +39,6 @@ from torch import Tensor, nn
 from wavekit.core.conv import folded_copy
 from wavekit.core.gated import RESIDUAL_SCALE, gated_activation
 from wavekit.core.incremental import ConvQueue, flatten_conv_weight
-from wavekit.core.sampling import Generators
 
 
 def _out_weight(block: nn.Module) -> Tensor:
@@ -55,8 +58,8 @@ class IncrementalState:
 class IncrementalWaveNet:
     """A folded copy of a :class:`~wavekit.wavenet.model.WaveNet` that generates sample by sample.
 
-    Built from the model as it is (device, dtype); the model itself is not
-    changed. Build a new one after moving or training the model.
+    Built from the model as it is (dtype; device unless ``device`` is given);
+    the model itself is not changed. Build a new one after training the model.
 
     Folded weights (public, read by fused engines), L layers, k taps:
     ``in_table`` (Q, R) mu-law input embedding, or ``in_w``/``in_b`` (R,) for a
@@ -67,8 +70,10 @@ class IncrementalWaveNet:
     head ``h1_w`` (S, S) with the skip scale folded in, ``h1_b``, ``h2_w`` (S, P), ``h2_b``.
     """
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, device: torch.device | str | None = None) -> None:
         m = folded_copy(model)
+        if device is not None:
+            m = m.to(device)
         m.eval().requires_grad_(False)
         self.model = m
         cfg = self.config = m.config
@@ -169,67 +174,8 @@ class IncrementalWaveNet:
         return torch.addmm(self.h2_b, hidden, self.h2_w)
 
 
-def stream_generators(seed: int | Sequence[int] | None, batch_size: int, device: torch.device) -> Generators:
-    """None (torch's global RNG), or one generator per stream: seed + b for an int, seeds[b] for a list."""
-    if seed is None:
-        return None
-    seeds = [seed + b for b in range(batch_size)] if isinstance(seed, int) else list(seed)
-    if len(seeds) != batch_size:
-        raise ValueError(f"got {len(seeds)} seeds for {batch_size} streams")
-    return [torch.Generator(device=device).manual_seed(int(s)) for s in seeds]
+def generate(model: nn.Module, *args, **kwargs) -> Tensor:
+    """Sample (B, T) waveforms from ``model``: :meth:`WaveNet.generate` (the generation engine)."""
+    from wavekit.generate.engine import generate_tensor
 
-
-@torch.no_grad()
-def generate(
-    model: nn.Module,
-    length: int | None = None,
-    c: Tensor | None = None,
-    g: Tensor | None = None,
-    temperature: float = 1.0,
-    seed: int | Sequence[int] | None = None,
-    batch_size: int | None = None,
-    progress: bool = False,
-    chunk: int = 4096,
-) -> Tensor:
-    """Sample (B, T) float waveforms from ``model`` one sample at a time.
-
-    length defaults to frames * hop of c (and must not exceed it); without c it
-    is required. B comes from c, else g, else ``batch_size`` (default 1).
-    temperature 0 takes the mode at every step. seed: int (stream b uses
-    seed + b, so a stream matches its solo run) or one seed per stream.
-    The layer conditioning is projected ``chunk`` samples at a time.
-    """
-    cfg = model.config
-    if c is not None:
-        B, frames = c.shape[0], c.shape[-1]
-        max_len = frames * cfg.hop_length if cfg.cin_channels else None
-        length = max_len if length is None else length
-        if max_len is not None and length > max_len:
-            raise ValueError(f"length {length} exceeds the {frames} mel frames x hop {cfg.hop_length} = {max_len}")
-    elif g is not None:
-        B = g.shape[0]
-    else:
-        B = batch_size or 1
-    if length is None or length < 1:
-        raise ValueError(f"length must be a positive number of samples, got {length}")
-    if batch_size is not None and batch_size != B:
-        raise ValueError(f"batch_size {batch_size} does not match the conditioning batch {B}")
-    inc = IncrementalWaveNet(model)
-    cond_in = inc.conditioning_input(c, g, length)
-    state = inc.init_state(B)
-    generators = stream_generators(seed, B, inc.device)
-    x = inc.silence(B)
-    out = torch.empty(B, length, dtype=x.dtype, device=inc.device)
-    steps = range(length)
-    if progress:
-        from tqdm import tqdm
-
-        steps = tqdm(steps, desc="generate", unit="sample", unit_scale=True)
-    cond = inc.project(cond_in, 0, chunk)
-    for t in steps:
-        if cond.shape[0] > 1 and t % chunk == 0 and t:
-            cond = inc.project(cond_in, t, t + chunk)  # bounded memory for long utterances
-        params = inc.step(x, cond[t % chunk if cond.shape[0] > 1 else 0], state)
-        x = inc.distribution.sample(params.unsqueeze(2), temperature, generators)[:, 0]
-        out[:, t] = x
-    return model.to_waveform(out)
+    return generate_tensor(model, *args, **kwargs)

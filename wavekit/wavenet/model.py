@@ -191,13 +191,20 @@ class WaveNet(nn.Module):
         seed: int | Sequence[int] | None = None,
         batch_size: int | None = None,
         progress: bool = False,
+        backend: str = "auto",
     ) -> Tensor:
-        """Sample waveforms (B, T) incrementally; see :func:`wavekit.wavenet.incremental.generate`."""
-        from wavekit.wavenet.incremental import generate
+        """Sample waveforms (B, T) incrementally through the generation engine.
 
-        return generate(
+        The same engine (and random-number convention) as ``wavekit vocode``:
+        stream b uses seed + b (or seeds[b]), so a stream equals its solo run.
+        backend "auto" is the compiled kernel on CPU and CUDA graphs on CUDA.
+        See :func:`wavekit.generate.engine.generate_tensor`.
+        """
+        from wavekit.generate.engine import generate_tensor
+
+        return generate_tensor(
             self, length=length, c=c, g=g, temperature=temperature, seed=seed, batch_size=batch_size,
-            progress=progress,
+            progress=progress, backend=backend,
         )
 
 

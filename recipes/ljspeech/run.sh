@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# WaveNet vocoder on LJSpeech-1.1 (one female English speaker, 24 h, 22.05 kHz).
+# Downloads the 2.6 GB archive with a sha256 check when you have network.
+#
+#   bash recipes/ljspeech/run.sh                                   # full config (conf/default.yaml)
+#   bash recipes/ljspeech/run.sh --download-source /data/LJSpeech-1.1.tar.bz2   # a local copy
+#   bash recipes/ljspeech/run.sh --conf conf/debug.yaml --download-source DIR --checksums DIR/SHA256SUMS
+#
+# Stages: 0 download + extract (resumes), 1 prepare manifest, 2 preprocess, 3 train,
+# 4 vocode held-out utterances, 5 evaluate + report. Every stage resumes.
+set -euo pipefail
+
+stage=0
+stop_stage=100
+conf=conf/default.yaml
+exp=
+dump=                     # preprocessed corpus (default: $exp/dump)
+downloads=                # where the corpus is downloaded and extracted (default: $exp/downloads)
+download_source=          # mirror URL, local archive, or folder holding it (default: the official URL)
+checksums=                # sha256sum-style file overriding the published checksum (mirrors, stand-ins)
+jobs=                     # preprocess workers (default: recipe.jobs of the config, else 2)
+corpus=ljspeech
+STAGES_HELP="0 download, 1 prepare, 2 preprocess, 3 train, 4 vocode held-out, 5 evaluate + report"
+. "$(dirname "${BASH_SOURCE[0]}")/../common/lib.sh"
+. "$repo/recipes/common/parse_options.sh"
+. "$repo/recipes/common/speech_lib.sh"
+
+conf=$(resolve_conf "$conf")
+exp=$(abspath "${exp:-exp/${corpus}_$(basename "$conf" .yaml)}")
+dump=$(abspath "${dump:-$exp/dump}")
+downloads=$(abspath "${downloads:-$exp/downloads}")
+jobs=${jobs:-$(conf_get recipe.jobs 2)}
+speakers=                 # one speaker (LJ)
+echo "recipe $corpus: conf=$conf exp=$exp dump=$dump"
+t_all=$(date +%s)
+
+if begin_stage 0 download; then
+  source_opt=()
+  if [ -n "$download_source" ]; then
+    case $download_source in *://*) source_opt=(--source "$download_source") ;; *) source_opt=(--source "$(abspath "$download_source")") ;; esac
+  fi
+  "$PY" "$recipe_dir/local/download.py" --out "$downloads" "${source_opt[@]}" \
+    ${checksums:+--checksums "$(abspath "$checksums")"}
+  end_stage 0 download
+fi
+if begin_stage 1 prepare; then
+  limit=$(conf_get recipe.limit 0)
+  "$PY" "$recipe_dir/local/prepare.py" --root "$downloads" -o "$exp/data/manifest.csv" \
+    $([ "$limit" -gt 0 ] && echo --limit "$limit")
+  end_stage 1 prepare
+fi
+if begin_stage 2 preprocess; then
+  speech_preprocess "$exp/data/manifest.csv"
+  end_stage 2 preprocess
+fi
+if begin_stage 3 train; then
+  speech_train
+  end_stage 3 train
+fi
+if begin_stage 4 vocode; then
+  speech_vocode "$speakers"
+  end_stage 4 vocode
+fi
+if begin_stage 5 evaluate; then
+  speech_evaluate
+  end_stage 5 evaluate
+  speech_report "$corpus: WaveNet vocoder ($(basename "$conf"))"
+fi
+echo "$corpus recipe finished stages $stage..$stop_stage in $(( $(date +%s) - t_all )) s"

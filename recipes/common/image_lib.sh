@@ -34,15 +34,5 @@ image_evaluate() {
   ckpt=$(newest_checkpoint "$exp/train")
   [ -n "$ckpt" ] || { echo "Error: no checkpoint in $exp/train; run the train stage first" >&2; return 1; }
   mkdir -p "$exp/eval"
-  wk image eval "$ckpt" | tee "$exp/eval/image_eval.txt"
-  # "held-out images: N  bits/dim: X" [+ "nats/image: Y"] -> a flat JSON the report tabulates
-  awk -v ck="$ckpt" '
-    /bits\/dim:/ { for (i = 1; i <= NF; i++) { if ($i == "images:") n = $(i + 1); if ($i == "bits/dim:") b = $(i + 1) } }
-    /nats\/image:/ { nats = $2 }
-    END {
-      if (b == "") { print "Error: no bits/dim in the output of wavekit image eval" > "/dev/stderr"; exit 1 }
-      printf "{\"held_out_bits_per_dim\": %s, \"held_out_images\": %s", b, n
-      if (nats != "") printf ", \"held_out_nats_per_image\": %s", nats
-      printf ", \"checkpoint\": \"%s\"}\n", ck
-    }' "$exp/eval/image_eval.txt" >"$exp/eval/image_metrics.json"
+  wk image eval "$ckpt" -o "$exp/eval/image_metrics.json"
 }

@@ -3,6 +3,9 @@
 #   speech_preprocess MANIFEST   `wavekit preprocess` (resumes: finished items are skipped)
 #   speech_train                 `wavekit train` of the config's vocoder, --resume when a checkpoint exists
 #   speech_vocode [SPEAKERS]     pick held-out utterances (each speaker, or the comma list SPEAKERS) and vocode them
+#   vocode_heldout CKPT HELDOUT GEN  `wavekit vocode` of the mels listed in HELDOUT/heldout.tsv into GEN/<id>.wav:
+#                                one call per speaker with --speaker NAME when the vocoder has global conditioning
+#                                (model.gin_channels > 0), else one call; finished wavs are kept (--skip-existing)
 #   speech_evaluate              MCD / LSD / SNR vs the references + comparison plots (eval/)
 #   speech_report TITLE          $exp/report.md
 
@@ -24,8 +27,26 @@ speech_vocode() {
   [ -n "$ckpt" ] || { echo "Error: no checkpoint in $exp/train; run the train stage first" >&2; return 1; }
   "$PY" "$repo/recipes/common/heldout.py" "$dump" "$exp/heldout" ${1:+--speakers "$1"} \
     --per-speaker "$(conf_get recipe.vocode_per_speaker 2)" --max-seconds "$(conf_get recipe.vocode_seconds 0)"
-  "$PY" "$repo/recipes/common/vocode_heldout.py" "$ckpt" "$exp/heldout" "$exp/gen" \
-    --temperature "$(conf_get recipe.temperature 1.0)"
+  vocode_heldout "$ckpt" "$exp/heldout" "$exp/gen"
+}
+
+heldout_mels() {  # heldout_mels HELDOUT [SPEAKER]: HELDOUT/mel/<speaker>/<id>.npy of heldout.tsv's rows, in order
+  awk -F '\t' -v d="$1/mel" -v s="${2:-}" 'NR > 1 && (s == "" || $2 == s) { print d "/" $2 "/" $1 ".npy" }' \
+    "$1/heldout.tsv"
+}
+
+vocode_heldout() {
+  local ckpt=$1 heldout=$2 gen=$3 spk mels
+  local opts=(-c "$ckpt" -o "$gen" --skip-existing --temperature "$(conf_get recipe.temperature 1.0)")
+  if [ "$(conf_get model.gin_channels 0)" -gt 0 ]; then
+    for spk in $(tail -n +2 "$heldout/heldout.tsv" | cut -f2 | sort -u); do
+      mapfile -t mels < <(heldout_mels "$heldout" "$spk")
+      wk vocode "${opts[@]}" --speaker "$spk" "${mels[@]}" || return 1
+    done
+  else
+    mapfile -t mels < <(heldout_mels "$heldout")
+    wk vocode "${opts[@]}" "${mels[@]}"
+  fi
 }
 
 speech_evaluate() {

@@ -19,6 +19,7 @@ jobs=                     # preprocess workers (default: recipe.jobs of the conf
 STAGES_HELP="0 check espeak-ng, 1 prepare corpus, 2 preprocess, 3 train vocoder + Tacotron 2, 4 vocode + synthesize, 5 evaluate + report"
 . "$(dirname "${BASH_SOURCE[0]}")/../common/lib.sh"
 . "$repo/recipes/common/parse_options.sh"
+. "$repo/recipes/common/speech_lib.sh"
 
 conf=$(resolve_conf "$conf")
 exp=$(abspath "${exp:-exp/espeak_$(basename "$conf" .yaml)}")
@@ -64,8 +65,7 @@ if begin_stage 4 synthesize; then
   echo "--- copy synthesis: vocode held-out mels"
   "$PY" "$repo/recipes/common/heldout.py" "$dump" "$exp/heldout" --per-speaker "$n" \
     --max-seconds "$(conf_get recipe.vocode_seconds 0)"
-  "$PY" "$repo/recipes/common/vocode_heldout.py" "$vocoder" "$exp/heldout" "$exp/gen" \
-    --temperature "$(conf_get recipe.temperature 1.0)"
+  vocode_heldout "$vocoder" "$exp/heldout" "$exp/gen"
   echo "--- text to speech: synthesize held-out sentences"
   "$PY" "$repo/recipes/common/heldout.py" "$dump" "$exp/heldout_tts" --per-speaker "$n"
   tail -n +2 "$exp/heldout_tts/heldout.tsv" | cut -f1 >"$exp/heldout_tts/ids.txt"

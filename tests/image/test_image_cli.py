@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,17 @@ def test_image_train_sample_complete_eval(tmp_path: Path) -> None:
     bpd = float(r.output.split("bits/dim:")[1].split()[0])
     assert 0 < bpd < 1.0  # binary data: uniform is 1 bit/dim
     assert "nats/image" in r.output
+    out = tmp_path / "eval" / "metrics.json"
+    r = run(cli, ["image", "eval", ck, "-o", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    metrics = json.loads(out.read_text())
+    assert metrics == json.loads(r.output)  # --json prints what -o writes
+    assert round(metrics["bits_per_dim"], 4) == bpd
+    assert metrics["n_images"] > 0 and metrics["levels"] == 2 and metrics["data"] == "digits"
+    assert metrics["checkpoint"] == ck
+    # binary data: nats per image = bits/dim x dims x ln 2 (8x8 digits, one channel)
+    assert math.isclose(metrics["nats_per_image"], metrics["bits_per_dim"] * 64 * math.log(2), rel_tol=1e-9)
+    assert [p.name for p in out.parent.iterdir()] == ["metrics.json"]  # no temporary file left
 
 
 def test_receptive_field_png_and_errors(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from wavekit.errors import CheckpointError, WavekitError
+from wavekit.errors import CheckpointError, ConfigError, WavekitError
 
 
 def _load(checkpoint: str, device: str):
@@ -23,7 +23,18 @@ def _load(checkpoint: str, device: str):
     return model.to(device)
 
 
+def _speaker(model, speaker: str | None, checkpoint: str) -> int | None:
+    """--speaker resolved against the model; errors name the checkpoint."""
+    from wavekit.generate.vocode import resolve_speaker
+
+    try:
+        return resolve_speaker(model, speaker)
+    except CheckpointError as e:
+        raise CheckpointError(f"{checkpoint}: {e}") from None
+
+
 DEVICE_HELP = "cpu: compiled kernel; cuda: torch step replayed as a CUDA graph."
+SPEAKER_HELP = "Speaker id, or a name the checkpoint records (models with global conditioning only)."
 
 
 @click.command()
@@ -33,18 +44,24 @@ DEVICE_HELP = "cpu: compiled kernel; cuda: torch step replayed as a CUDA graph."
 @click.option("--slots", default=8, show_default=True, help="Utterances generated together (batch slots).")
 @click.option("--temperature", default=1.0, show_default=True, help="Sampling temperature (0 = most likely value).")
 @click.option("--seed", default=0, show_default=True, help="Seed of the first input (input i uses seed + i).")
+@click.option("--speaker", default=None, metavar="ID|NAME", help=SPEAKER_HELP + " Used for every input.")
+@click.option("--skip-existing", is_flag=True, help="Leave inputs whose OUTDIR/<name>.wav exists (resume a run).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help=DEVICE_HELP)
-def vocode(checkpoint, inputs, outdir, slots, temperature, seed, device) -> None:
+def vocode(checkpoint, inputs, outdir, slots, temperature, seed, speaker, skip_existing, device) -> None:
     """Turn mel .npy files, audio files (copy synthesis) or folders of them into waveforms.
 
     Mel files must hold the checkpoint's normalised log-mel (n_mels, frames).
-    Each output OUTDIR/<name>.wav is written as soon as it is finished.
+    Each output OUTDIR/<name>.wav is written as soon as it is finished. A
+    multi-speaker vocoder needs --speaker; vocode each speaker's files in
+    their own call.
     """
     from tqdm import tqdm
 
-    from wavekit.generate.vocode import RateMeter, audio_settings, vocode_files
+    from wavekit.generate.vocode import RateMeter, audio_settings, collect_inputs, vocode_files
 
+    kept = sum((Path(outdir) / f"{p.stem}.wav").is_file() for p in collect_inputs(inputs)) if skip_existing else 0
     model = _load(checkpoint, device)
+    sid = _speaker(model, speaker, checkpoint) if model.config.cin_channels else None
     settings = audio_settings(model)
     rate = settings.mel.sample_rate if settings.mel is not None else 16000
     meter = RateMeter(rate)
@@ -56,14 +73,14 @@ def vocode(checkpoint, inputs, outdir, slots, temperature, seed, device) -> None
 
         written = vocode_files(
             model, inputs, outdir, slots=slots, temperature=temperature, seed=seed, device=device,
-            on_samples=on_samples,
+            speaker=sid, skip_existing=skip_existing, on_samples=on_samples,
         )
-    click.echo(f"wrote {len(written)} file(s) to {outdir}")
+    click.echo(f"wrote {len(written)} file(s) to {outdir}" + (f"; {kept} already vocoded (kept)" if kept else ""))
 
 
 @click.command()
 @click.option("--checkpoint", "-c", "checkpoint", required=True, type=click.Path(), help="WaveNet checkpoint (.pt).")
-@click.option("--speaker", type=int, default=None, help="Speaker id (models with global conditioning).")
+@click.option("--speaker", default=None, metavar="ID|NAME", help=SPEAKER_HELP)
 @click.option("--seconds", default=1.0, show_default=True, help="Length of each sample.")
 @click.option("-n", "count", default=1, show_default=True, help="How many samples.")
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False))
@@ -78,6 +95,7 @@ def generate(checkpoint, speaker, seconds, count, outdir, temperature, seed, slo
 
     from wavekit.audio.io import save_wav
     from wavekit.generate.engine import GenerationEngine, Request
+    from wavekit.generate.vocode import check_sampling
 
     model = _load(checkpoint, device)
     cfg = model.config
@@ -86,18 +104,16 @@ def generate(checkpoint, speaker, seconds, count, outdir, temperature, seed, slo
             f"{checkpoint} is a vocoder conditioned on {cfg.cin_channels} mel bands; it cannot generate "
             "unconditionally: use `wavekit vocode` with mel or audio inputs"
         )
-    if cfg.gin_channels and speaker is None:
-        raise WavekitError(f"{checkpoint} is conditioned on speakers: pass --speaker 0..{cfg.n_speakers - 1}")
-    if not cfg.gin_channels and speaker is not None:
-        raise WavekitError(f"{checkpoint} has no speaker conditioning: drop --speaker")
-    if speaker is not None and not 0 <= speaker < cfg.n_speakers:
-        raise WavekitError(f"--speaker must be in 0..{cfg.n_speakers - 1}, got {speaker}")
+    sid = _speaker(model, speaker, checkpoint)
+    check_sampling(slots, temperature)
+    if sample_rate < 1:
+        raise ConfigError(f"--sample-rate must be a positive number of Hz, got {sample_rate}")
     length = int(round(seconds * sample_rate))
     if length < 1 or count < 1:
-        raise WavekitError("--seconds and -n must be positive")
+        raise ConfigError(f"--seconds and -n must be positive (at least one sample), got {seconds} and {count}")
     engine = GenerationEngine(model, slots=slots, device=device)
     for i in range(count):
-        engine.submit(Request(speaker=speaker, length=length, temperature=temperature, seed=seed + i, key=i))
+        engine.submit(Request(speaker=sid, length=length, temperature=temperature, seed=seed + i, key=i))
     out = Path(outdir)
     with tqdm(total=length * count, desc="generate", unit="sample", unit_scale=True) as bar:
         for i, wav in engine.run(progress=bar.update):

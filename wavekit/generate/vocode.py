@@ -9,6 +9,11 @@ A mel ``.npy`` must hold the *normalised* log-mel (n_mels, frames) of the
 checkpoint (``checkpoint["audio"]``: band count, and the FeatureStats used in
 training). An audio file is analysed with the checkpoint's MelConfig and
 normalised with its FeatureStats (copy synthesis).
+
+A multi-speaker vocoder (global conditioning, ``gin_channels > 0``) needs a
+speaker: an id ``0..n_speakers-1`` or a name from ``checkpoint["speakers"]``
+(the ``{name: id}`` map the WaveNet data builder stores); see
+:func:`resolve_speaker`.
 """
 
 from __future__ import annotations
@@ -54,6 +59,49 @@ def audio_settings(model: Any) -> AudioSettings:
         raise CheckpointError(f"the checkpoint's audio.mel settings are invalid: {e}") from None
     stats = FeatureStats.from_dict(audio["stats"]) if "stats" in audio else None
     return AudioSettings(mel, stats)
+
+
+def speaker_names(model: Any) -> dict[str, int]:
+    """The checkpoint's ``{speaker name: id}`` map (empty when it records none)."""
+    names = getattr(model, "checkpoint_extra", {}).get("speakers")
+    return {str(k): int(v) for k, v in names.items()} if isinstance(names, dict) else {}
+
+
+def resolve_speaker(model: Any, speaker: str | int | None) -> int | None:
+    """The speaker id to condition on, checked against the model; CheckpointError for a mismatch.
+
+    ``speaker`` is None, an id (int, or a string of digits) or a name from
+    ``checkpoint["speakers"]`` (a name wins over an id spelled the same).
+    A model without global conditioning takes None only; one with it needs
+    an id in ``0..n_speakers-1``.
+    """
+    cfg = model.config
+    names = speaker_names(model)
+    known = f" or a name ({', '.join(sorted(names, key=names.get))})" if names else ""
+    if not cfg.gin_channels:
+        if speaker is not None:
+            raise CheckpointError(f"this model has no speaker conditioning (gin_channels=0): drop --speaker {speaker}")
+        return None
+    ids = f"an id 0..{cfg.n_speakers - 1}{known}"
+    if speaker is None:
+        raise CheckpointError(f"this model is conditioned on {cfg.n_speakers} speakers: pass --speaker with {ids}")
+    if isinstance(speaker, str) and speaker in names:
+        sid = names[speaker]
+    elif isinstance(speaker, int) or (isinstance(speaker, str) and speaker.strip().lstrip("-").isdigit()):
+        sid = int(speaker)
+    else:
+        raise CheckpointError(f"unknown speaker {speaker!r}: pass --speaker with {ids}")
+    if not 0 <= sid < cfg.n_speakers:
+        raise CheckpointError(f"speaker id {sid} is out of range: pass --speaker with {ids}")
+    return sid
+
+
+def check_sampling(slots: int, temperature: float) -> None:
+    """ConfigError for batch slots < 1 or a negative / NaN temperature (options of vocode and generate)."""
+    if slots < 1:
+        raise ConfigError(f"--slots must be at least 1, got {slots}")
+    if not temperature >= 0:
+        raise ConfigError(f"--temperature must be >= 0 (0 = most likely value), got {temperature}")
 
 
 def collect_inputs(paths: Sequence[str | Path]) -> list[Path]:
@@ -133,33 +181,53 @@ def vocode_files(
     temperature: float = 1.0,
     seed: int = 0,
     device: str | None = None,
+    speaker: str | int | None = None,
+    skip_existing: bool = False,
     on_samples: Callable[[int], None] | None = None,
     on_file: Callable[[Path], None] | None = None,
 ) -> list[Path]:
-    """Vocode every input into ``outdir/<stem>.wav``; returns the written paths in input order.
+    """Vocode every input into ``outdir/<stem>.wav``; returns the paths written, in input order.
 
-    Input i uses seed ``seed + i``. All inputs are checked before any
-    generation starts, so a bad file fails fast. ``device``: where the engine
-    runs (default the model's; "cuda": the torch step replayed as a CUDA graph).
+    Input i uses seed ``seed + i`` (i counts every input, skipped or not, so
+    a resumed run writes what an uninterrupted one would). ``speaker``: see
+    :func:`resolve_speaker` (every input gets the same one). ``skip_existing``:
+    leave inputs whose wav already exists alone. All inputs are checked
+    before any generation starts, so a bad file fails fast. ``device``: where
+    the engine runs (default the model's; "cuda": the torch step replayed as
+    a CUDA graph).
     """
     cfg = model.config
     if cfg.cin_channels == 0:
         raise CheckpointError("this WaveNet has no local conditioning (cin_channels=0): use `wavekit generate`")
+    check_sampling(slots, temperature)
+    sid = resolve_speaker(model, speaker)
     settings = audio_settings(model)
     sample_rate = settings.mel.sample_rate if settings.mel is not None else 16000
     files = collect_inputs(inputs)
-    mels = [load_mel(p, settings, cfg.cin_channels) for p in files]
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    if outdir.exists() and not outdir.is_dir():
+        raise WavekitError(f"output folder {outdir} is a file; pass a folder to -o/--outdir")
     targets = [outdir / f"{p.stem}.wav" for p in files]
+    seen: dict[Path, Path] = {}
+    for p, t in zip(files, targets):
+        if t in seen:
+            raise WavekitError(f"{seen[t]} and {p} would both be written to {t}; rename one or vocode them separately")
+        seen[t] = p
+    todo = [i for i, t in enumerate(targets) if not (skip_existing and t.is_file())]
+    if not todo:
+        return []
+    mels = {i: load_mel(files[i], settings, cfg.cin_channels) for i in todo}
+    outdir.mkdir(parents=True, exist_ok=True)
     engine = GenerationEngine(model, slots=slots, device=device)
-    for i, mel in enumerate(mels):
-        engine.submit(Request(mel=mel, temperature=temperature, seed=seed + i, key=i))
+    for i, mel in mels.items():
+        engine.submit(Request(mel=mel, speaker=sid, temperature=temperature, seed=seed + i, key=i))
+    written: dict[int, Path] = {}
     for i, wav in engine.run(progress=on_samples):
         save_wav(targets[i], wav, sample_rate)
+        written[i] = targets[i]
         if on_file is not None:
             on_file(targets[i])
-    return targets
+    return [written[i] for i in sorted(written)]
 
 
 def realtime_factor(seconds: float, samples: int, sample_rate: int) -> float:

@@ -112,10 +112,23 @@ def complete(checkpoint, output, count, keep_rows, samples, seed) -> None:
 @image.command("eval")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option("--batch-size", default=256, show_default=True)
-def evaluate(checkpoint, batch_size) -> None:
-    """Held-out bits/dim (and nats per image for binary data) of CHECKPOINT."""
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Also write the metrics as one JSON object to this file (atomically).")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON object instead of text.")
+def evaluate(checkpoint, batch_size, output, as_json) -> None:
+    """Held-out bits/dim (and nats per image for binary data) of CHECKPOINT.
+
+    The JSON (-o / --json) holds bits_per_dim, n_images, levels, checkpoint,
+    data (the dataset name) and, for binary data, nats_per_image.
+    """
+    import json
+
     import torch
 
+    from wavekit.audio.io import write_text_atomic
+
+    if batch_size < 1:
+        raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
     model = _load(checkpoint)
     vx, levels, vy = _valid_images(model, checkpoint)
     use_y = model.num_classes > 0
@@ -125,9 +138,25 @@ def evaluate(checkpoint, batch_size) -> None:
             y = torch.from_numpy(vy[s : s + batch_size]).long() if use_y else None
             total += -model.log_prob(vx[s : s + batch_size], y).double().sum().item()
     dims = vx[0].numel()
-    click.echo(f"held-out images: {len(vx)}  bits/dim: {total / len(vx) / dims / math.log(2):.4f}")
+    metrics = {
+        "bits_per_dim": total / len(vx) / dims / math.log(2),
+        "n_images": len(vx),
+        "levels": levels,
+        "checkpoint": str(checkpoint),
+        "data": str(model.checkpoint_extra["image"]["data"].get("dataset", "")),
+    }
     if levels == 2:
-        click.echo(f"nats/image: {total / len(vx):.2f}")
+        metrics["nats_per_image"] = total / len(vx)
+    if output is not None:
+        write_text_atomic(output, json.dumps(metrics, indent=2) + "\n")
+    if as_json:
+        click.echo(json.dumps(metrics))
+        return
+    click.echo(f"held-out images: {len(vx)}  bits/dim: {metrics['bits_per_dim']:.4f}")
+    if levels == 2:
+        click.echo(f"nats/image: {metrics['nats_per_image']:.2f}")
+    if output is not None:
+        click.echo(f"wrote {output}")
 
 
 @image.command("receptive-field")

@@ -93,6 +93,9 @@ if begin_stage 5 evaluate; then
     --plots "$exp/eval/vocoder_plots"
   wk eval speech --ref "$exp/heldout_tts/ref" --gen "$exp/tts" --align dtw -o "$exp/eval/tts_metrics.json" \
     --plots "$exp/eval/tts_plots"
+  echo "--- acoustic model on the test sentences: held-out mel loss, alignment, stop token"
+  wk eval tts --acoustic "$(newest_checkpoint "$exp/train_tts")" --data "$dump" --split test \
+    --max-frames "$(conf_get recipe.tts_max_frames 1000)" -o "$exp/eval/tts_acoustic_metrics.json"
   end_stage 5 evaluate
   wk eval report "$exp" --title "espeak: Tacotron 2 + WaveNet text to speech ($(basename "$conf"))"
   echo "report: $exp/report.md"

@@ -109,7 +109,7 @@ def test_fillets_cs_debug_from_repo_root_and_resumes(tmp_path: Path, fillets_fil
 def test_espeak_debug_trains_tts_and_synthesizes(tmp_path: Path, espeak_bin: str) -> None:
     exp = tmp_path / "espeak"
     run_recipe("espeak", exp)
-    check_report(exp, "tts_metrics.json", "vocoder_metrics.json")
+    check_report(exp, "tts_metrics.json", "vocoder_metrics.json", "tts_acoustic_metrics.json", "diagonality")
     check_speech(exp, {"en-us"}, metrics="eval/vocoder_metrics.json")
     check_vocoder(exp / "train_vocoder" / "checkpoints" / "best.pt", n_speakers=0)
     tts = wavekit.load(exp / "train_tts" / "checkpoints" / "best.pt")

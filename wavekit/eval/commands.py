@@ -87,3 +87,46 @@ def report_cmd(expdir: Path, title: str | None) -> None:
     """Write EXPDIR/report.md: metrics, training curves, figures, audio links and wall times."""
     path = build_report(expdir, title=title)
     click.echo(f"wrote {path}")
+
+
+@eval_group.command("tts")
+@click.option("--acoustic", required=True, type=click.Path(path_type=Path), help="Tacotron 2 checkpoint (.pt).")
+@click.option("--data", "data_root", required=True, type=click.Path(path_type=Path),
+              help="Output folder of `wavekit preprocess` (its manifest needs a text column).")
+@click.option("--split", default="test", show_default=True, help="Split of the corpus to score.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Write the means and per-sentence scores to this JSON file.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Sentences per batch.")
+@click.option("--max-frames", type=click.IntRange(min=1), default=None,
+              help="Free-running decoding limit (default: the model's max_frames).")
+@click.option("--band", type=click.FloatRange(min=0.0, max=1.0), default=0.1, show_default=True,
+              help="Diagonality band: attention within this distance of the diagonal counts.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of pre-net dropout.")
+@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda.")
+def tts_cmd(acoustic: Path, data_root: Path, split: str, output: Path | None, batch_size: int,
+            max_frames: int | None, band: float, seed: int, device: str) -> None:
+    """Held-out scores of a Tacotron 2: mel loss, alignment diagonality/focus, stop rate, length error.
+
+    \b
+    Example:
+      wavekit eval tts --acoustic exp/train_tts/checkpoints/best.pt --data exp/dump -o exp/eval/tts_acoustic_metrics.json
+    """
+    from tqdm import tqdm
+
+    import wavekit
+    from wavekit.errors import CheckpointError
+    from wavekit.tts.evaluate import evaluate_acoustic
+    from wavekit.tts.tacotron2 import Tacotron2
+
+    model = wavekit.load(acoustic, map_location=device)
+    if not isinstance(model, Tacotron2):
+        raise CheckpointError(f"--acoustic {acoustic} is a {type(model).__name__}, not a tacotron2 checkpoint")
+    with tqdm(desc="eval tts", unit="sent", leave=False) as bar:
+        result = evaluate_acoustic(model, data_root, split, batch_size=batch_size, max_frames=max_frames,
+                                   band=band, seed=seed, progress=bar.update)
+    for key in ("sentences", "mel_loss", "mel_loss_before_postnet", "diagonality", "focus_rate", "stop_rate",
+                "length_error"):
+        click.echo(f"{key:<24} {result[key]:.4g}" if isinstance(result[key], float) else f"{key:<24} {result[key]}")
+    if output is not None:
+        write_text_atomic(output, json.dumps(_jsonable(result), indent=2, ensure_ascii=False) + "\n")
+        click.echo(f"wrote {output}")

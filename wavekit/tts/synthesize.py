@@ -40,7 +40,8 @@ class SynthesisResult:
     symbols: list[str]
 
 
-def _audio_entry(model: Any, role: str, path: str | Path) -> tuple[MelConfig, FeatureStats]:
+def audio_entry(model: Any, role: str, path: str | Path) -> tuple[MelConfig, FeatureStats]:
+    """The mel settings and feature statistics a checkpoint records (``checkpoint["audio"]``)."""
     audio = getattr(model, "checkpoint_extra", {}).get("audio")
     if not isinstance(audio, dict) or "mel" not in audio or "stats" not in audio:
         raise CheckpointError(
@@ -193,6 +194,6 @@ def load_synthesizer(
     if not hasattr(vocoder, "generate") or isinstance(vocoder, Tacotron2):
         raise CheckpointError(f"--vocoder {vocoder_path} is a {type(vocoder).__name__}, not a WaveNet vocoder checkpoint")
     return Synthesizer(
-        acoustic, table, _audio_entry(acoustic, "acoustic", acoustic_path),
-        vocoder, _audio_entry(vocoder, "vocoder", vocoder_path), speaker=speaker,
+        acoustic, table, audio_entry(acoustic, "acoustic", acoustic_path),
+        vocoder, audio_entry(vocoder, "vocoder", vocoder_path), speaker=speaker,
     )

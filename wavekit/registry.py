@@ -119,6 +119,15 @@ def get_data(kind: str) -> DataEntry:
     return _DATA[kind]
 
 
+def kind_of(model: Any) -> str:
+    """The registered kind of ``model``'s class; ``ValueError`` if it is not registered."""
+    _import_all()
+    for kind, entry in _MODELS.items():
+        if entry.model_cls is type(model):
+            return kind
+    raise ValueError(f"{type(model).__name__} is not registered; pass kind= (its registry kind) to the Trainer")
+
+
 def model_kinds() -> list[str]:
     _import_all()
     return sorted(_MODELS)

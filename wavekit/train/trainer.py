@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import json
 import math
-import signal
-import threading
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -31,11 +29,13 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, default_collate
 from tqdm import tqdm
 
+from wavekit import registry
 from wavekit.config import to_dict
 from wavekit.errors import CheckpointError, ConfigError, WavekitError
 from wavekit.train import checkpoint as ckpt_io
 from wavekit.train import distributed as D
 from wavekit.train.distributed import LossModule
+from wavekit.train.interrupt import deferred_interrupt
 from wavekit.train.optim import EMA, TrainConfig, lr_factor
 
 
@@ -47,32 +47,6 @@ def _to_device(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, (list, tuple)):
         return type(batch)(_to_device(v, device) for v in batch)
     return batch
-
-
-@contextmanager
-def deferred_interrupt() -> Iterator[None]:
-    """Hold back Ctrl-C (SIGINT) until the block is done, then raise ``KeyboardInterrupt``."""
-    old = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or old is None:
-        yield
-        return
-    hit: list[int] = []
-    signal.signal(signal.SIGINT, lambda signum, frame: hit.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, old)
-    if hit:
-        raise KeyboardInterrupt
-
-
-def _infer_kind(model: nn.Module) -> str:
-    from wavekit import registry
-
-    for kind in registry.model_kinds():
-        if registry.get_model(kind).model_cls is type(model):
-            return kind
-    raise ValueError(f"{type(model).__name__} is not registered; pass kind= (its registry kind) to the Trainer")
 
 
 class Trainer:
@@ -93,7 +67,7 @@ class Trainer:
         self.cfg = cfg = config or TrainConfig()
         if not hasattr(model, "config"):
             raise ValueError("the model needs a .config dataclass (checkpoints store it)")
-        self.kind = kind or _infer_kind(model)
+        self.kind = kind or registry.kind_of(model)
         self.info, self.device, self._owns_group = D.setup(cfg.device)
         self.train_data, self.valid_data = train_data, valid_data
         self.collate = collate or default_collate

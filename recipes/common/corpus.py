@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+from wavekit.atomic import write_text_atomic  # light: no torch import
 from wavekit.errors import DataError, WavekitError
 
 MANIFEST_FIELDS = ("path", "text", "speaker", "id")
@@ -238,12 +239,7 @@ def clean_text(text: str) -> str:
 
 
 def write_manifest(rows: Iterable[dict], path: str | Path) -> int:
-    """Write ``path,text,speaker,id`` rows as a UTF-8 CSV atomically; returns the row count.
-
-    (The temp-file-and-rename is spelled out here rather than taken from
-    ``wavekit.audio.io`` because importing ``wavekit.audio`` loads torch,
-    which would make every small preparation script take seconds to start.)
-    """
+    """Write ``path,text,speaker,id`` rows as a UTF-8 CSV atomically; returns the row count."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
@@ -255,14 +251,7 @@ def write_manifest(rows: Iterable[dict], path: str | Path) -> int:
         n += 1
     if n == 0:
         raise DataError(f"no utterances found for {path}; check the corpus folder and the speaker selection")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(buf.getvalue())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_text_atomic(path, buf.getvalue())
     return n
 
 

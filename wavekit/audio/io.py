@@ -10,45 +10,17 @@ Every problem a user can cause with a file raises
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import soundfile as sf
 import soxr
 
+from wavekit.atomic import atomic_path, write_text_atomic  # noqa: F401 (re-exported)
 from wavekit.errors import AudioError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; on success it replaces ``path`` atomically.
-
-    The temporary file lives in the destination folder (so ``os.replace`` is a
-    rename on the same file system) and is removed if the body raises.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix or path.suffix or ".tmp")
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
-
-
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temporary file + ``os.replace``)."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text)
 
 
 def load_wav(path: str | Path, sample_rate: int = 16000) -> np.ndarray:

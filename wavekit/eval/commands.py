@@ -10,7 +10,8 @@ from typing import Any
 import click
 
 from wavekit.eval.metrics import ALIGN_MODES, SpectralConfig
-from wavekit.eval.report import build_report, write_text_atomic
+from wavekit.atomic import write_text_atomic
+from wavekit.eval.report import build_report
 
 
 def _jsonable(obj: Any) -> Any:

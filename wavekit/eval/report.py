@@ -31,21 +31,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from wavekit.atomic import write_text_atomic
 from wavekit.errors import DataError
 
 ASSETS = "report_assets"
 REPORT = "report.md"
 MAX_FILES_PER_FOLDER = 40
 _METRIC_GLOBS = ("*metrics*.json", "*eval*.json", "bench*.json")
-
-
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write UTF-8 ``text`` to ``path`` atomically (``wavekit.audio.io.atomic_path``); returns the path."""
-    from wavekit.audio.io import atomic_path
-
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return Path(path)
 
 
 def _fmt(v: Any) -> str:

@@ -18,12 +18,12 @@ import os
 import pickle
 import struct
 import tarfile
-import tempfile
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 
+from wavekit.atomic import atomic_path
 from wavekit.errors import DataError
 
 FASHION_ROOT = Path("/usr/share/datasets/fashion-mnist")
@@ -147,21 +147,14 @@ def download(url: str, dest: Path, checksum: str) -> Path:
     """Fetch ``url`` to ``dest`` (atomically) unless a file with the right SHA-256 is there."""
     if dest.is_file() and sha256(dest) == checksum:
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".part")
-    os.close(fd)
-    try:
+    with atomic_path(dest, suffix=".part") as tmp:
         try:
             urllib.request.urlretrieve(url, tmp)
         except OSError as e:
             raise DataError(f"cannot download {url} ({e}); check the network or put the file at {dest}") from None
-        got = sha256(Path(tmp))
+        got = sha256(tmp)
         if got != checksum:
             raise DataError(f"{url}: checksum mismatch (sha256 {got}, expected {checksum}); not kept")
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return dest
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import random
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from wavekit.atomic import atomic_path
 from wavekit.errors import CheckpointError, ConfigError
 
 FORMAT = "wavekit-checkpoint"
@@ -61,12 +61,6 @@ def _check_plain(value: Any, key: str) -> None:
     )
 
 
-def current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     """Write ``payload`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
     path = Path(path)
@@ -75,18 +69,10 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
         raise ValueError(f"checkpoint payload lacks {missing}")
     _check_plain(payload, "")
     payload = {"format": FORMAT, "version": VERSION, **payload}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, suffix=".tmp") as tmp, open(tmp, "wb") as f:
+        torch.save(payload, f)
+        f.flush()
+        os.fsync(f.fileno())
     return path
 
 

@@ -14,8 +14,6 @@ dotted key.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -23,6 +21,7 @@ from typing import Any, Iterable
 import yaml
 
 from wavekit import registry
+from wavekit.atomic import write_text_atomic
 from wavekit.config import apply_overrides, from_dict, load_yaml, to_dict
 from wavekit.errors import ConfigError
 from wavekit.train import checkpoint as ckpt_io
@@ -67,19 +66,6 @@ def experiment_to_yaml(exp: ExperimentConfig) -> str:
     return yaml.safe_dump(to_dict(exp), sort_keys=False)
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, 0o666 & ~ckpt_io.current_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def prepare_training(exp: ExperimentConfig, out_dir: str | Path, resume: bool = False,
                      progress: bool = True) -> Trainer:
     """Build the model and data of ``exp`` from the registry and return a ready :class:`Trainer`.
@@ -104,7 +90,7 @@ def prepare_training(exp: ExperimentConfig, out_dir: str | Path, resume: bool = 
     model = registry.get_model(exp.kind).model_cls.from_config(exp.model)
     bundle = registry.get_data(exp.kind).build(exp.data, exp.model)
     if env_info().is_main:
-        _write_text_atomic(cfg_path, experiment_to_yaml(exp))
+        write_text_atomic(cfg_path, experiment_to_yaml(exp))
     return Trainer(
         model,
         bundle.train,

@@ -36,3 +36,40 @@ image_evaluate() {
   mkdir -p "$exp/eval"
   wk image eval "$ckpt" -o "$exp/eval/image_metrics.json"
 }
+
+# Stages 0-1 of the download image recipes (mnist, cifar10): fetch $dataset with checksums,
+# then write $exp/data/train.npz and test.npz (recipe.limit images at most, 0 = all).
+image_download_stages() {
+  if begin_stage 0 download; then
+    corpus_source_args
+    "$PY" "$repo/recipes/common/image_corpus.py" download --dataset "$dataset" --out "$exp/downloads" \
+      "${corpus_args[@]}"
+    end_stage 0 download
+  fi
+  if begin_stage 1 prepare; then
+    "$PY" "$repo/recipes/common/image_corpus.py" prepare --dataset "$dataset" --root "$exp/downloads" \
+      --out "$exp/data" --limit "$(conf_get recipe.limit 0)"
+    end_stage 1 prepare
+  fi
+}
+
+# Stages 2-4 of every image recipe: train, sample/complete, evaluate + report.
+# $1 names the data set in the report title; the rest go to `wavekit image train`.
+image_model_stages() {
+  local name=$1
+  shift
+  if begin_stage 2 train; then
+    image_train "$@"
+    end_stage 2 train
+  fi
+  if begin_stage 3 sample; then
+    image_samples
+    end_stage 3 sample
+  fi
+  if begin_stage 4 evaluate; then
+    image_evaluate
+    end_stage 4 evaluate
+    wk eval report "$exp" --title "$name: $(conf_get kind model) ($(basename "$conf"))"
+    echo "report: $exp/report.md"
+  fi
+}

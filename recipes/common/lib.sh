@@ -74,3 +74,17 @@ newest_checkpoint() {
   elif [ -e "$d/last.pt" ]; then echo "$d/last.pt"
   fi
 }
+
+# Sets the array corpus_args (--source/--checksums for a download script) from the
+# recipe options --download-source (a URL is kept, a path made absolute) and --checksums.
+corpus_source_args() {
+  corpus_args=()
+  if [ -n "${download_source:-}" ]; then
+    case $download_source in
+      *://*) corpus_args+=(--source "$download_source") ;;
+      *) corpus_args+=(--source "$(abspath "$download_source")") ;;
+    esac
+  fi
+  if [ -n "${checksums:-}" ]; then corpus_args+=(--checksums "$(abspath "$checksums")"); fi
+  return 0
+}

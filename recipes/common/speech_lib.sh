@@ -57,3 +57,31 @@ speech_report() {
   wk eval report "$exp" --title "$1"
   echo "report: $exp/report.md"
 }
+
+# Stage 0 of the download recipes: local/download.py into $downloads (resumes, sha256 checked).
+speech_download() {
+  corpus_source_args
+  "$PY" "$recipe_dir/local/download.py" --out "$downloads" "${corpus_args[@]}" "$@"
+}
+
+# Stages 2-5 of every vocoder recipe, from $exp/data/manifest.csv; $1 is the report title.
+# Uses $speakers (comma list, or empty for every speaker) for the held-out utterances.
+vocoder_stages() {
+  if begin_stage 2 preprocess; then
+    speech_preprocess "$exp/data/manifest.csv"
+    end_stage 2 preprocess
+  fi
+  if begin_stage 3 train; then
+    speech_train
+    end_stage 3 train
+  fi
+  if begin_stage 4 vocode; then
+    speech_vocode "$speakers"
+    end_stage 4 vocode
+  fi
+  if begin_stage 5 evaluate; then
+    speech_evaluate
+    end_stage 5 evaluate
+    speech_report "$1"
+  fi
+}

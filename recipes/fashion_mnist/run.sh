@@ -34,18 +34,5 @@ if begin_stage 1 prepare; then
   echo "nothing to prepare: the model reads the IDX files in $root (data.dataset: fashion_mnist)"
   end_stage 1 prepare
 fi
-if begin_stage 2 train; then
-  image_train --set "data.path=$root"
-  end_stage 2 train
-fi
-if begin_stage 3 sample; then
-  image_samples
-  end_stage 3 sample
-fi
-if begin_stage 4 evaluate; then
-  image_evaluate
-  end_stage 4 evaluate
-  wk eval report "$exp" --title "fashion_mnist: $(conf_get kind model) ($(basename "$conf"))"
-  echo "report: $exp/report.md"
-fi
+image_model_stages "fashion_mnist" --set "data.path=$root"
 echo "fashion_mnist recipe finished stages $stage..$stop_stage in $(( $(date +%s) - t_all )) s"

@@ -45,21 +45,5 @@ if begin_stage 1 prepare; then
     $([ "$limit" -gt 0 ] && echo --limit "$limit")
   end_stage 1 prepare
 fi
-if begin_stage 2 preprocess; then
-  speech_preprocess "$exp/data/manifest.csv"
-  end_stage 2 preprocess
-fi
-if begin_stage 3 train; then
-  speech_train
-  end_stage 3 train
-fi
-if begin_stage 4 vocode; then
-  speech_vocode "$speakers"
-  end_stage 4 vocode
-fi
-if begin_stage 5 evaluate; then
-  speech_evaluate
-  end_stage 5 evaluate
-  speech_report "fillets_cs: two-speaker WaveNet vocoder ($(basename "$conf"))"
-fi
+vocoder_stages "fillets_cs: two-speaker WaveNet vocoder ($(basename "$conf"))"
 echo "fillets_cs recipe finished stages $stage..$stop_stage in $(( $(date +%s) - t_all )) s"

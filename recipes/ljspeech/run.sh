@@ -35,12 +35,7 @@ echo "recipe $corpus: conf=$conf exp=$exp dump=$dump"
 t_all=$(date +%s)
 
 if begin_stage 0 download; then
-  source_opt=()
-  if [ -n "$download_source" ]; then
-    case $download_source in *://*) source_opt=(--source "$download_source") ;; *) source_opt=(--source "$(abspath "$download_source")") ;; esac
-  fi
-  "$PY" "$recipe_dir/local/download.py" --out "$downloads" "${source_opt[@]}" \
-    ${checksums:+--checksums "$(abspath "$checksums")"}
+  speech_download
   end_stage 0 download
 fi
 if begin_stage 1 prepare; then
@@ -49,21 +44,5 @@ if begin_stage 1 prepare; then
     $([ "$limit" -gt 0 ] && echo --limit "$limit")
   end_stage 1 prepare
 fi
-if begin_stage 2 preprocess; then
-  speech_preprocess "$exp/data/manifest.csv"
-  end_stage 2 preprocess
-fi
-if begin_stage 3 train; then
-  speech_train
-  end_stage 3 train
-fi
-if begin_stage 4 vocode; then
-  speech_vocode "$speakers"
-  end_stage 4 vocode
-fi
-if begin_stage 5 evaluate; then
-  speech_evaluate
-  end_stage 5 evaluate
-  speech_report "$corpus: WaveNet vocoder ($(basename "$conf"))"
-fi
+vocoder_stages "$corpus: WaveNet vocoder ($(basename "$conf"))"
 echo "$corpus recipe finished stages $stage..$stop_stage in $(( $(date +%s) - t_all )) s"

@@ -27,29 +27,6 @@ exp=$(abspath "${exp:-exp/${dataset}_$(basename "$conf" .yaml)}")
 echo "recipe $dataset: conf=$conf exp=$exp"
 t_all=$(date +%s)
 
-if begin_stage 0 download; then
-  "$PY" "$repo/recipes/common/image_corpus.py" download --dataset "$dataset" --out "$exp/downloads" \
-    ${download_source:+--source "$(case $download_source in *://*) echo "$download_source";; *) abspath "$download_source";; esac)"} \
-    ${checksums:+--checksums "$(abspath "$checksums")"}
-  end_stage 0 download
-fi
-if begin_stage 1 prepare; then
-  "$PY" "$repo/recipes/common/image_corpus.py" prepare --dataset "$dataset" --root "$exp/downloads" \
-    --out "$exp/data" --limit "$(conf_get recipe.limit 0)"
-  end_stage 1 prepare
-fi
-if begin_stage 2 train; then
-  image_train --set "data.path=$exp/data/train.npz"
-  end_stage 2 train
-fi
-if begin_stage 3 sample; then
-  image_samples
-  end_stage 3 sample
-fi
-if begin_stage 4 evaluate; then
-  image_evaluate
-  end_stage 4 evaluate
-  wk eval report "$exp" --title "$dataset: $(conf_get kind model) ($(basename "$conf"))"
-  echo "report: $exp/report.md"
-fi
+image_download_stages
+image_model_stages "$dataset" --set "data.path=$exp/data/train.npz"
 echo "$dataset recipe finished stages $stage..$stop_stage in $(( $(date +%s) - t_all )) s"

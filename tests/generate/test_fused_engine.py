@@ -97,3 +97,20 @@ def test_conditioned_model_cannot_generate_without_mel():
     with pytest.raises(ValueError, match="mel"):
         GenerationEngine(tiny()).submit(Request(length=10, speaker=0))
 
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gate_matches_torch_tanh_times_sigmoid(dtype):
+    """The kernel's gate: the vectorised rational tanh (float32) and the exact form (float64) against torch."""
+    from wavekit.generate.kernels import _gate_rows, tanh_coefficients
+
+    grid = np.concatenate([np.linspace(-40, 40, 20001), [-1e30, -9.0, -8.99, 0.0, 8.99, 9.0, 1e30]])
+    rng = np.random.default_rng(0)
+    acc = np.concatenate([grid, rng.permutation(grid)])[None].astype(dtype)  # one row: [tanh in | sigmoid in]
+    z = np.empty((1, len(grid)), dtype)
+    _gate_rows(acc, z, tanh_coefficients(dtype), dtype == np.float32)
+    a64 = torch.from_numpy(acc.astype(np.float64))
+    ref = (torch.tanh(a64[:, : z.shape[1]]) * torch.sigmoid(a64[:, z.shape[1] :])).numpy()
+    err = np.abs(z.astype(np.float64) - ref).max()
+    assert err < (1e-6 if dtype == np.float32 else 1e-15), err
+    assert np.abs(z).max() <= 1.0 + 1e-6

@@ -66,6 +66,7 @@ class FusedWaveNet:
         self.num_params = self.w_post2.shape[1]
         self.conv_b = _np(inc.conv_b, dt)  # (L, G)
         self.cond_w = None if inc.cond_w is None else _np(inc.cond_w.t(), dt)  # (cin + gin, L * G)
+        self.tanh_coefs = kernels.tanh_coefficients(dt)  # float32: the vectorised rational tanh
         q = cfg.quantization_channels
         self.decode_table = mulaw_decode(np.arange(q), q).astype(dt) if cfg.output == "mulaw" else np.zeros(1, dt)
         self.silence_class = int(mulaw_encode(np.zeros(1), q)[0]) if cfg.output == "mulaw" else 0
@@ -102,6 +103,7 @@ class FusedWaveNet:
             self.out_kind, self.n_classes, self.mixtures, self.log_scale_min, 1.0,
             self.embed, self.w_in, self.b_in, self.dilations, self.qoff, self.w_conv, self.w_skip, self.b_skip,
             self.w_res, self.b_res, self.w_post1, self.b_post1, self.w_post2, self.b_post2, self.decode_table,
+            self.tanh_coefs, self.dtype == np.float32,
         )
 
     def teacher_forced(

@@ -31,7 +31,9 @@ def _np(t: Tensor, dtype: np.dtype) -> np.ndarray:
 class FusedWaveNet:
     """Numpy copy of a WaveNet's folded weights (float32 by default, float64 when the model is)."""
 
-    def __init__(self, model: torch.nn.Module, dtype: np.dtype | None = None) -> None:
+    def __init__(
+        self, model: torch.nn.Module, dtype: np.dtype | None = None, past_block_max: int = kernels.PAST_BLOCK_MAX
+    ) -> None:
         inc = IncrementalWaveNet(model, device="cpu")
         self.inc = inc
         cfg = self.config = inc.config
@@ -45,6 +47,11 @@ class FusedWaveNet:
         qlen = (K - 1) * self.dilations
         self.qoff = np.concatenate([[0], np.cumsum(qlen)[:-1]]).astype(np.int64)
         self.queue_len = int(qlen.sum())
+        # past taps precomputed in blocks (kernels module docstring); past_block_max=1 turns it off
+        self.past_block = kernels.past_blocks(self.dilations, K, past_block_max)
+        blocked = np.where(self.past_block > 1, self.past_block, 0)
+        self.past_off = np.concatenate([[0], np.cumsum(blocked)[:-1]]).astype(np.int64)
+        self.past_len = int(blocked.sum())
         if inc.in_table is not None:
             self.embed, self.w_in, self.b_in = _np(inc.in_table, dt), np.zeros(R, dt), np.zeros(R, dt)
         else:
@@ -93,15 +100,19 @@ class FusedWaveNet:
         if cond_in is None:
             out[:n] = self.conv_b
             return
-        rows = cond_in[start:stop] if cond_in.shape[0] > 1 else cond_in
-        proj = (rows @ self.cond_w).reshape(rows.shape[0], L, G) + self.conv_b
-        out[:n] = proj
+        if cond_in.shape[0] == 1:  # a speaker only: the same projection at every step
+            out[:n] = (cond_in @ self.cond_w).reshape(L, G) + self.conv_b
+            return
+        flat = out[:n].view()
+        flat.shape = (n, L * G)  # raises rather than copy if out is not contiguous
+        np.matmul(cond_in[start:stop], self.cond_w, out=flat)  # no temporaries: this runs every chunk
+        flat += self.conv_b.reshape(-1)
 
     def weight_args(self) -> tuple:
         """The weight arguments of :func:`kernels.run_steps`, in order."""
         return (
             self.out_kind, self.n_classes, self.mixtures, self.log_scale_min, 1.0,
-            self.embed, self.w_in, self.b_in, self.dilations, self.qoff, self.w_conv, self.w_skip, self.b_skip,
+            self.embed, self.w_in, self.b_in, self.dilations, self.qoff, self.past_block, self.past_off, self.w_conv, self.w_skip, self.b_skip,
             self.w_res, self.b_res, self.w_post1, self.b_post1, self.w_post2, self.b_post2, self.decode_table,
             self.tanh_coefs, self.dtype == np.float32,
         )
@@ -130,7 +141,8 @@ class FusedWaveNet:
         params = np.zeros((1, T, self.num_params), dt)
         kernels.run_steps(
             T, 0, *self.weight_args(),
-            np.zeros((max(self.queue_len, 1), 1, cfg.residual_channels), dt), np.zeros(1),
+            np.zeros((max(self.queue_len, 1), 1, cfg.residual_channels), dt),
+            np.zeros((max(self.past_len, 1), 1, cfg.gate_channels), dt), np.zeros(1),
             np.full(1, self.silence_class, np.int64), cond, np.full((1, T, 3), 0.5), np.zeros(1, np.int64),
             np.zeros(1), np.zeros((1, T), dt), params, teacher[None], 1,
         )
@@ -152,6 +164,7 @@ class NumbaSlots:
         dt = self.dtype = net.dtype
         L, G = net.conv_b.shape
         self.queues = np.zeros((max(net.queue_len, 1), slots, net.config.residual_channels), dt)  # time-major
+        self.past = np.zeros((max(net.past_len, 1), slots, G), dt)
         self.x_prev = np.zeros(slots)
         self.cls_prev = np.zeros(slots, np.int64)
         self.cond = np.zeros((slots, chunk, L, G), dt)
@@ -167,6 +180,7 @@ class NumbaSlots:
     def admit(self, b: int, temperature: float) -> None:
         """Slot b starts a new stream from silence with an empty past."""
         self.queues[:, b] = 0.0
+        self.past[:, b] = 0.0  # = the past taps of an empty past, for the rest of the current blocks
         self.x_prev[b] = 0.0
         self.cls_prev[b] = self.net.silence_class
         self.temperature[b] = temperature
@@ -179,6 +193,7 @@ class NumbaSlots:
 
     def move(self, src: int, dst: int) -> None:
         self.queues[:, dst] = self.queues[:, src]
+        self.past[:, dst] = self.past[:, src]
         for arr in (self.x_prev, self.cls_prev, self.cond, self.noise, self.temperature, self.wave):
             arr[dst] = arr[src]
 
@@ -186,7 +201,7 @@ class NumbaSlots:
         """Advance slots 0..n-1 by ``steps`` samples from global step ``pos`` (chunk row ``lo``)."""
         kernels.run_steps(
             steps, pos, *self.net.weight_args(),
-            self.queues[:, :n], self.x_prev[:n], self.cls_prev[:n], self.cond[:n], self.noise[:n],
+            self.queues[:, :n], self.past[:, :n], self.x_prev[:n], self.cls_prev[:n], self.cond[:n], self.noise[:n],
             np.full(n, lo, np.int64), self.temperature[:n], self.wave[:n], self._no_params, self._no_teacher,
             self.threads,
         )

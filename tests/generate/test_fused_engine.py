@@ -153,3 +153,39 @@ def test_past_tap_blocks_keep_streams_independent(output):
     batched = GenerationEngine(model, slots=2, chunk=13, threads=2).generate_all(requests())
     for r, b in zip(requests(), batched):
         np.testing.assert_array_equal(b, GenerationEngine(model, slots=1, chunk=13, threads=1).generate_all([r])[0])
+
+
+def test_projection_ahead_equals_projection_in_place(monkeypatch):
+    """Chunks projected on the background thread give exactly what projecting at the fill gives."""
+    from wavekit.generate import fused
+
+    model = deep_tiny("mol")
+    rng = np.random.default_rng(6)
+    mels = [rng.standard_normal((5, 9 + 7 * i)).astype(np.float32) for i in range(4)]
+    requests = [Request(mel=mel, speaker=i % 2, seed=i) for i, mel in enumerate(mels)]
+    flips = []
+    real_fill = fused.NumbaSlots.fill
+
+    def counting_fill(self, b, lo, cond_in, start, noise):
+        before = self.cond_buf[b]
+        real_fill(self, b, lo, cond_in, start, noise)
+        flips.append(self.cond_buf[b] != before)
+
+    monkeypatch.setattr(fused.NumbaSlots, "fill", counting_fill)
+    ahead = GenerationEngine(model, slots=2, chunk=8, threads=2).generate_all(requests)
+    assert sum(flips) > 10  # most chunks after a stream's first came from the background thread
+    monkeypatch.setattr(fused.NumbaSlots, "_project_ahead", lambda self, jobs: None)  # never ready: project in place
+    flips.clear()
+    in_place = GenerationEngine(model, slots=2, chunk=8, threads=2).generate_all(requests)
+    assert sum(flips) == 0
+    for a, b in zip(ahead, in_place):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_vectorised_exponential_is_accurate():
+    from wavekit.generate.kernels import _exp_nonpositive
+
+    x = np.concatenate([-np.geomspace(1e-12, 79.9, 20001), [0.0, -1e-300]])
+    got = np.array([_exp_nonpositive(v) for v in x])
+    np.testing.assert_allclose(got, np.exp(x), rtol=2e-9, atol=0)
+    assert _exp_nonpositive(-80.5) == 0.0 and _exp_nonpositive(-1e9) == 0.0

@@ -24,8 +24,9 @@ def tiny(output: str = "mulaw", dtype: torch.dtype = torch.float64) -> WaveNet:
     return WaveNet(cfg).to(dtype).eval()
 
 
+@pytest.mark.parametrize("fast", [False, True])  # the kernel's exact and vectorised (float32 models) exponentials
 @pytest.mark.parametrize("output", ["mulaw", "mol", "gaussian"])
-def test_torch_draws_equal_the_kernel_draws(output):
+def test_torch_draws_equal_the_kernel_draws(output, fast):
     cfg = tiny(output).config
     rng = np.random.default_rng(0)
     B, P = 64, {"mulaw": 256, "mol": 9, "gaussian": 2}[output]
@@ -37,7 +38,8 @@ def test_torch_draws_equal_the_kernel_draws(output):
     got = draw(torch.from_numpy(params), torch.from_numpy(temperature), torch.from_numpy(u), kind=KINDS[output],
                n_classes=n_classes, mixtures=cfg.mixtures, log_scale_min=cfg.log_scale_min).numpy()
     ref = np.array([
-        kernels._sample(params[b], KINDS[output], n_classes, cfg.mixtures, cfg.log_scale_min, temperature[b], *u[b], np.empty(P))
+        kernels._sample(params[b], KINDS[output], n_classes, cfg.mixtures, cfg.log_scale_min, temperature[b], *u[b],
+                        np.empty(P), fast)
         for b in range(B)
     ])
     if output == "mulaw":

@@ -14,6 +14,8 @@ call). :class:`wavekit.generate.torch_step.TorchSlots` has the same methods.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -112,7 +114,8 @@ class FusedWaveNet:
         """The weight arguments of :func:`kernels.run_steps`, in order."""
         return (
             self.out_kind, self.n_classes, self.mixtures, self.log_scale_min, 1.0,
-            self.embed, self.w_in, self.b_in, self.dilations, self.qoff, self.past_block, self.past_off, self.w_conv, self.w_skip, self.b_skip,
+            self.embed, self.w_in, self.b_in, self.dilations, self.qoff, self.past_block, self.past_off,
+            self.w_conv, self.w_skip, self.b_skip,
             self.w_res, self.b_res, self.w_post1, self.b_post1, self.w_post2, self.b_post2, self.decode_table,
             self.tanh_coefs, self.dtype == np.float32,
         )
@@ -129,8 +132,8 @@ class FusedWaveNet:
         cfg = self.config
         L, G = self.conv_b.shape
         dt = self.dtype
-        cond = np.zeros((1, T, L, G), dt)
-        self.project(self.conditioning_input(mel, speaker, T), 0, T, cond[0])
+        cond = np.zeros((1, 1, T, L, G), dt)
+        self.project(self.conditioning_input(mel, speaker, T), 0, T, cond[0, 0])
         if cfg.output == "mulaw":
             teacher = mulaw_encode(np.asarray(wav), cfg.quantization_channels).astype(np.float64)
         else:
@@ -143,7 +146,8 @@ class FusedWaveNet:
             T, 0, *self.weight_args(),
             np.zeros((max(self.queue_len, 1), 1, cfg.residual_channels), dt),
             np.zeros((max(self.past_len, 1), 1, cfg.gate_channels), dt), np.zeros(1),
-            np.full(1, self.silence_class, np.int64), cond, np.full((1, T, 3), 0.5), np.zeros(1, np.int64),
+            np.full(1, self.silence_class, np.int64), cond, np.zeros(1, np.int64), np.full((1, T, 3), 0.5),
+            np.zeros(1, np.int64),
             np.zeros(1), np.zeros((1, T), dt), params, teacher[None], 1,
         )
         return params[0]
@@ -157,6 +161,15 @@ class NumbaSlots:
     :class:`~wavekit.generate.torch_step.TorchSlots`): ``conditioning_input``,
     ``admit(b, temperature)``, ``fill(b, lo, cond_in, start, noise)``,
     ``move(src, dst)``, ``run(n, steps, pos, lo)``, ``collect(n, lo, hi)``.
+
+    Projection ahead: every slot has two conditioning buffers. When a chunk of
+    a mel-conditioned stream is filled, the projection of its next chunk is
+    queued, and :meth:`run` computes the queue on a background thread (numpy's
+    matrix product releases the GIL) into the slot's other buffer while the
+    kernel (``nogil``) generates; the next :meth:`fill` of that slot then only
+    flips the buffer. With fewer streams than cores this takes the projection
+    (a third of the arithmetic of the default vocoder) off the critical path.
+    Projections are deterministic, so a prefetched chunk equals a direct one.
     """
 
     def __init__(self, net: FusedWaveNet, slots: int, chunk: int, threads: int) -> None:
@@ -167,18 +180,32 @@ class NumbaSlots:
         self.past = np.zeros((max(net.past_len, 1), slots, G), dt)
         self.x_prev = np.zeros(slots)
         self.cls_prev = np.zeros(slots, np.int64)
-        self.cond = np.zeros((slots, chunk, L, G), dt)
+        # a second buffer only for mel-conditioned models: the only ones with projections to do ahead
+        self.cond = np.zeros((2 if net.config.cin_channels else 1, slots, chunk, L, G), dt)
+        self.cond_buf = np.zeros(slots, np.int64)  # slot b's current buffer
         self.noise = np.full((slots, chunk, 3), 0.5)
         self.temperature = np.ones(slots)
         self.wave = np.zeros((slots, chunk), dt)
         self._no_params = np.zeros((0, 0, 0), dt)
         self._no_teacher = np.zeros((0, 0))
+        self._ahead: list[tuple[np.ndarray, int] | None] = [None] * slots  # (cond_in, start) in the other buffer
+        self._queued: dict[int, tuple[np.ndarray, int, int]] = {}  # slot -> (cond_in, start, n) to project ahead
+        self._worker: threading.Thread | None = None
 
     def conditioning_input(self, mel: np.ndarray | None, speaker: int | None, length: int) -> np.ndarray | None:
         return self.net.conditioning_input(mel, speaker, length)
 
+    def _join(self) -> None:
+        """Wait for the background projections (before touching slot state they may write)."""
+        if self._worker is not None:
+            self._worker.join()
+            self._worker = None
+
     def admit(self, b: int, temperature: float) -> None:
         """Slot b starts a new stream from silence with an empty past."""
+        self._join()
+        self._ahead[b] = None
+        self._queued.pop(b, None)
         self.queues[:, b] = 0.0
         self.past[:, b] = 0.0  # = the past taps of an empty past, for the rest of the current blocks
         self.x_prev[b] = 0.0
@@ -187,23 +214,52 @@ class NumbaSlots:
 
     def fill(self, b: int, lo: int, cond_in: np.ndarray | None, start: int, noise: np.ndarray) -> None:
         """Chunk rows lo.. of slot b: conditioning of samples start.. and the uniforms noise (n, 3)."""
+        self._join()
         n = len(noise)
-        self.net.project(cond_in, start, start + n, self.cond[b, lo:])
+        ahead = self._ahead[b]
+        if lo == 0 and ahead is not None and ahead[0] is cond_in and ahead[1] == start:
+            self.cond_buf[b] ^= 1  # projected ahead: flip to it
+        else:
+            self.net.project(cond_in, start, start + n, self.cond[self.cond_buf[b], b, lo:])
+        self._ahead[b] = None
         self.noise[b, lo : lo + n] = noise
+        if cond_in is not None and cond_in.shape[0] > start + n:  # a mel-conditioned stream goes on
+            self._queued[b] = (cond_in, start + n, min(self.chunk, cond_in.shape[0] - start - n))
+        else:
+            self._queued.pop(b, None)
 
     def move(self, src: int, dst: int) -> None:
+        self._join()
         self.queues[:, dst] = self.queues[:, src]
         self.past[:, dst] = self.past[:, src]
-        for arr in (self.x_prev, self.cls_prev, self.cond, self.noise, self.temperature, self.wave):
+        self.cond[:, dst] = self.cond[:, src]
+        for arr in (self.x_prev, self.cls_prev, self.cond_buf, self.noise, self.temperature, self.wave):
             arr[dst] = arr[src]
+        self._ahead[dst], self._ahead[src] = self._ahead[src], None
+        queued = self._queued.pop(src, None)
+        if queued is not None:
+            self._queued[dst] = queued
+        else:
+            self._queued.pop(dst, None)
+
+    def _project_ahead(self, jobs: list[tuple[int, np.ndarray, int, int]]) -> None:
+        for b, cond_in, start, n in jobs:
+            self.net.project(cond_in, start, start + n, self.cond[1 - self.cond_buf[b], b])
+            self._ahead[b] = (cond_in, start)
 
     def run(self, n: int, steps: int, pos: int, lo: int) -> None:
         """Advance slots 0..n-1 by ``steps`` samples from global step ``pos`` (chunk row ``lo``)."""
+        self._join()
+        if self._queued:
+            jobs = [(b, *job) for b, job in self._queued.items() if b < n]
+            self._queued.clear()
+            self._worker = threading.Thread(target=self._project_ahead, args=(jobs,), daemon=True)
+            self._worker.start()
         kernels.run_steps(
             steps, pos, *self.net.weight_args(),
-            self.queues[:, :n], self.past[:, :n], self.x_prev[:n], self.cls_prev[:n], self.cond[:n], self.noise[:n],
-            np.full(n, lo, np.int64), self.temperature[:n], self.wave[:n], self._no_params, self._no_teacher,
-            self.threads,
+            self.queues[:, :n], self.past[:, :n], self.x_prev[:n], self.cls_prev[:n], self.cond[:, :n],
+            self.cond_buf[:n], self.noise[:n], np.full(n, lo, np.int64), self.temperature[:n], self.wave[:n],
+            self._no_params, self._no_teacher, self.threads,
         )
 
     def collect(self, n: int, lo: int, hi: int) -> np.ndarray:

@@ -31,8 +31,10 @@ L layers, K kernel taps, B slots, C chunk length):
   stream's step is limited by streaming the weights from L3, not by arithmetic).
   ``past_off`` (L,) are the layers' row offsets; a layer with ``M_l == 1`` reads
   its queue taps every step;
-- ``cond`` (B, C, L, G): per-layer conditioning projections plus conv bias for
-  the current chunk, ``noise`` (B, C, 3) uniforms in (0, 1), ``wave_out`` (B, C);
+- ``cond`` (2, B, C, L, G): per-layer conditioning projections plus conv bias for
+  a chunk, in two buffers per slot: slot b's current chunk is ``cond[cond_buf[b], b]``
+  (the engine projects the next chunk into the other buffer meanwhile), ``noise`` (B, C, 3)
+  uniforms in (0, 1), ``wave_out`` (B, C);
   ``t_local`` (B,) is each slot's index into its chunk.
 """
 
@@ -180,11 +182,30 @@ def past_blocks(dilations: np.ndarray, kernel_size: int, block_max: int = PAST_B
     return out
 
 
-@njit(cache=True)
-def _sample_categorical(logits, temperature, u, ex):
+# exp(x) for x in [-80, 0] as exp(x / 128) ** 128: a degree-11 Taylor polynomial on [-0.625, 0]
+# (remainder < 8e-12), then seven squarings; relative error < 2e-9. Plain arithmetic, so the
+# loop over all classes vectorises, where math.exp is one libm call per class.
+_EXP_TAYLOR = tuple(1.0 / math.factorial(k) for k in range(11, -1, -1))
+
+
+@njit(cache=True, error_model="numpy")
+def _exp_nonpositive(x):
+    """exp(x) for x <= 0 to a relative 2e-9 (0 below -80, where exp(x) < 2e-35)."""
+    y = max(x, -80.0) * (1.0 / 128.0)
+    c11, c10, c9, c8, c7, c6, c5, c4, c3, c2, c1, c0 = _EXP_TAYLOR
+    p = ((((((((((c11 * y + c10) * y + c9) * y + c8) * y + c7) * y + c6) * y + c5) * y + c4) * y + c3) * y + c2)
+         * y + c1) * y + c0
+    for _ in range(7):
+        p = p * p
+    return p if x > -80.0 else 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def _sample_categorical(logits, temperature, u, ex, fast):
     """Index drawn by inverse CDF of softmax(logits / temperature); the first argmax when temperature == 0.
 
     ``ex`` is scratch space (at least len(logits)) for the exponentials, computed once.
+    fast (float32 models): the vectorised exponential above, else math.exp.
     """
     n = logits.shape[0]
     best = 0
@@ -194,9 +215,15 @@ def _sample_categorical(logits, temperature, u, ex):
     if temperature <= 0.0:
         return best
     m = logits[best]
+    if fast:
+        inv_t = 1.0 / temperature
+        for k in range(n):
+            ex[k] = _exp_nonpositive((logits[k] - m) * inv_t)
+    else:
+        for k in range(n):
+            ex[k] = math.exp((logits[k] - m) / temperature)
     total = 0.0
     for k in range(n):
-        ex[k] = math.exp((logits[k] - m) / temperature)
         total += ex[k]
     target = u * total
     acc = 0.0
@@ -216,7 +243,7 @@ def _snap(x, n_classes):
 
 
 @njit(cache=True)
-def _sample(params, out_kind, n_classes, mixtures, log_scale_min, temperature, u0, u1, u2, ex):
+def _sample(params, out_kind, n_classes, mixtures, log_scale_min, temperature, u0, u1, u2, ex, fast):
     """One value from a column of parameters: the numba twin of :func:`wavekit.generate.draw.draw`.
 
     mulaw: a class index (as float) from softmax(logits / temperature). mol:
@@ -224,13 +251,14 @@ def _sample(params, out_kind, n_classes, mixtures, log_scale_min, temperature, u
     scale times ``temperature``; gaussian: mean + temperature * std * N(0, 1)
     (Box-Muller); both snapped to the ``n_classes`` bins. temperature 0 is the
     mode: argmax class, or the (snapped) mean of the most probable component.
-    Draws use the given uniforms (inverse CDF), never a shared generator.
+    Draws use the given uniforms (inverse CDF), never a shared generator. fast: see
+    :func:`_sample_categorical`.
     """
     u1 = min(max(u1, 1e-6), 1.0 - 1e-6)
     if out_kind == OUT_MULAW:
-        return float(_sample_categorical(params, temperature, u0, ex))
+        return float(_sample_categorical(params, temperature, u0, ex, fast))
     if out_kind == OUT_MOL:
-        k = _sample_categorical(params[:mixtures], temperature, u0, ex)
+        k = _sample_categorical(params[:mixtures], temperature, u0, ex, fast)
         x = params[mixtures + k]
         if temperature > 0.0:
             log_s = max(params[2 * mixtures + k], log_scale_min)
@@ -248,7 +276,7 @@ def _run_block(
     n_steps, pos, out_kind, n_classes, mixtures, log_scale_min, skip_scale,
     embed, w_in, b_in, dilations, qoff, past_block, past_off, w_conv, w_skip, b_skip, w_res, b_res,
     w_post1, b_post1, w_post2, b_post2, decode_table, tanh_coefs, fast_gate,
-    queues, past, x_prev, cls_prev, cond, noise, t_local, temperature, wave_out, params_out, teacher,
+    queues, past, x_prev, cls_prev, cond, cond_buf, noise, t_local, temperature, wave_out, params_out, teacher,
 ):
     """Run ``n_steps`` samples for the slots of these (already sliced) state arrays."""
     h_dtype = queues.dtype
@@ -305,13 +333,13 @@ def _run_block(
                         _matacc(w_conv[layer, j], queues[q0 : q0 + m], pv)
                 row = pv[pos % m]
                 for b in range(n_slots):
-                    acc[b] = cond[b, t_local[b] + step, layer]
+                    acc[b] = cond[cond_buf[b], b, t_local[b] + step, layer]
                     ab, rb = acc[b], row[b]
                     for g in range(n_gate):
                         ab[g] = ab[g] + rb[g]
             else:
                 for b in range(n_slots):
-                    acc[b] = cond[b, t_local[b] + step, layer]
+                    acc[b] = cond[cond_buf[b], b, t_local[b] + step, layer]
                 for j in range(n_taps - 1):
                     slot = qoff[layer] + (pos - (n_taps - 1 - j) * d) % qlen
                     _matacc(w_conv[layer, j], queues[slot : slot + 1], acc3)
@@ -344,7 +372,8 @@ def _run_block(
             if keep_params:
                 params_out[b, t] = par[b]
             nz = noise[b, t]
-            v = _sample(col, out_kind, n_classes, mixtures, log_scale_min, temperature[b], nz[0], nz[1], nz[2], ex)
+            v = _sample(col, out_kind, n_classes, mixtures, log_scale_min, temperature[b], nz[0], nz[1], nz[2], ex,
+                        fast_gate)
             if out_kind == OUT_MULAW:
                 c = int(v)
                 wave_out[b, t] = decode_table[c]
@@ -362,12 +391,12 @@ def _run_block(
     return pos
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def run_steps(
     n_steps, pos, out_kind, n_classes, mixtures, log_scale_min, skip_scale,
     embed, w_in, b_in, dilations, qoff, past_block, past_off, w_conv, w_skip, b_skip, w_res, b_res,
     w_post1, b_post1, w_post2, b_post2, decode_table, tanh_coefs, fast_gate,
-    queues, past, x_prev, cls_prev, cond, noise, t_local, temperature, wave_out, params_out, teacher,
+    queues, past, x_prev, cls_prev, cond, cond_buf, noise, t_local, temperature, wave_out, params_out, teacher,
     n_blocks,
 ):
     """Advance every slot by ``n_steps`` samples; returns the new global step counter.
@@ -392,7 +421,8 @@ def run_steps(
                 n_steps, pos, out_kind, n_classes, mixtures, log_scale_min, skip_scale,
                 embed, w_in, b_in, dilations, qoff, past_block, past_off, w_conv, w_skip, b_skip, w_res, b_res,
                 w_post1, b_post1, w_post2, b_post2, decode_table, tanh_coefs, fast_gate,
-                queues[:, b0:b1], past[:, b0:b1], x_prev[b0:b1], cls_prev[b0:b1], cond[b0:b1], noise[b0:b1],
+                queues[:, b0:b1], past[:, b0:b1], x_prev[b0:b1], cls_prev[b0:b1], cond[:, b0:b1], cond_buf[b0:b1],
+                noise[b0:b1],
                 t_local[b0:b1], temperature[b0:b1], wave_out[b0:b1], pk, te,
             )
     return pos + n_steps

@@ -107,8 +107,7 @@ class FusedWaveNet:
             return
         flat = out[:n].view()
         flat.shape = (n, L * G)  # raises rather than copy if out is not contiguous
-        np.matmul(cond_in[start:stop], self.cond_w, out=flat)  # no temporaries: this runs every chunk
-        flat += self.conv_b.reshape(-1)
+        kernels.project_rows(np.ascontiguousarray(cond_in[start:stop]), self.cond_w, self.conv_b.reshape(-1), flat)
 
     def weight_args(self) -> tuple:
         """The weight arguments of :func:`kernels.run_steps`, in order."""
@@ -164,8 +163,8 @@ class NumbaSlots:
 
     Projection ahead: every slot has two conditioning buffers. When a chunk of
     a mel-conditioned stream is filled, the projection of its next chunk is
-    queued, and :meth:`run` computes the queue on a background thread (numpy's
-    matrix product releases the GIL) into the slot's other buffer while the
+    queued, and :meth:`run` computes the queue on a background thread
+    (:func:`kernels.project_rows` releases the GIL) into the slot's other buffer while the
     kernel (``nogil``) generates; the next :meth:`fill` of that slot then only
     flips the buffer. With fewer streams than cores this takes the projection
     (a third of the arithmetic of the default vocoder) off the critical path.

@@ -63,7 +63,7 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 def _matacc(w, x, acc):
     """acc (M, N, O) += x (M, N, I) @ w (I, O) for every row (m, n): four rows share each weight load.
 
-    Rows are taken m-major, n-minor, four at a time. Each element is
+    Rows are taken m-major, n-minor, four at a time (then two, then one). Each element is
     accumulated in the order i = 0..I-1, one (fused) multiply-add per input,
     whichever loop runs it: the loops over i are unrolled by four but keep that
     order (``a = a + p0 + p1 + ...`` evaluates left to right), so a row's result
@@ -106,6 +106,23 @@ def _matacc(w, x, acc):
                 acc[m2, k2, o] = acc[m2, k2, o] + wi * p2
                 acc[m3, k3, o] = acc[m3, k3, o] + wi * p3
         r += 4
+    while r + 2 <= n_rows:  # two rows sharing the weight loads (e.g. two streams on a thread)
+        m0, k0 = r // nn, r % nn
+        m1, k1 = (r + 1) // nn, (r + 1) % nn
+        for i in range(0, i4, 4):
+            p0, q0, r0, s0 = x[m0, k0, i], x[m0, k0, i + 1], x[m0, k0, i + 2], x[m0, k0, i + 3]
+            p1, q1, r1, s1 = x[m1, k1, i], x[m1, k1, i + 1], x[m1, k1, i + 2], x[m1, k1, i + 3]
+            for o in range(n_out):
+                wa, wb, wc, wd = w[i, o], w[i + 1, o], w[i + 2, o], w[i + 3, o]
+                acc[m0, k0, o] = acc[m0, k0, o] + wa * p0 + wb * q0 + wc * r0 + wd * s0
+                acc[m1, k1, o] = acc[m1, k1, o] + wa * p1 + wb * q1 + wc * r1 + wd * s1
+        for i in range(i4, n_in):
+            p0, p1 = x[m0, k0, i], x[m1, k1, i]
+            for o in range(n_out):
+                wi = w[i, o]
+                acc[m0, k0, o] = acc[m0, k0, o] + wi * p0
+                acc[m1, k1, o] = acc[m1, k1, o] + wi * p1
+        r += 2
     while r < n_rows:
         m0, k0 = r // nn, r % nn
         for i in range(0, i4, 4):
@@ -117,6 +134,20 @@ def _matacc(w, x, acc):
             for o in range(n_out):
                 acc[m0, k0, o] = acc[m0, k0, o] + w[i, o] * p0
         r += 1
+
+
+@njit(cache=True, nogil=True)
+def project_rows(x, w, bias, out):
+    """out (N, O) = bias (O,) + x (N, I) @ w (I, O), single-threaded and without the GIL.
+
+    The conditioning projection of a chunk. Done with :func:`_matacc` rather than BLAS so
+    that a row's value never depends on how many rows are projected together (a stream
+    admitted mid-chunk projects fewer), and so that the background thread that projects
+    ahead takes one core, not BLAS's whole thread pool.
+    """
+    for r in range(out.shape[0]):
+        out[r] = bias
+    _matacc(w, x.reshape((1, x.shape[0], x.shape[1])), out.reshape((1, out.shape[0], out.shape[1])))
 
 
 # tanh(x) ~ x * P(x^2) / Q(x^2) on |x| <= TANH_CLAMP, a rational fit made by scripts/fit_tanh.py: max

@@ -154,7 +154,9 @@ def project_rows(x, w, bias, out):
 # abs error 2.5e-8 in exact arithmetic, 4e-7 evaluated in float32 (beyond the clamp tanh is 1 to 3e-8).
 # Unlike libm's exp/tanh (one scalar call per element) it is plain arithmetic, which LLVM vectorises.
 TANH_CLAMP = 9.0
-TANH_P = (0.9999999074603236, 0.13374952146937688, 0.0034886184356005914, 2.0503239685987468e-05, 1.3223447335178695e-08)
+TANH_P = (
+    0.9999999074603236, 0.13374952146937688, 0.0034886184356005914, 2.0503239685987468e-05, 1.3223447335178695e-08
+)
 TANH_Q = (1.0, 0.46708250518143624, 0.025849851804907963, 0.0003274627575771728, 7.719644235879677e-07)
 
 

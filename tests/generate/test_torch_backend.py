@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from wavekit.generate import kernels
-from wavekit.generate.draw import KINDS, draw
+from wavekit.generate.draw import KINDS, draw, sample_column
 from wavekit.generate.engine import GenerationEngine, Request
 from wavekit.generate.torch_step import TorchSlots
 from wavekit.wavenet.config import WaveNetConfig
@@ -38,8 +37,8 @@ def test_torch_draws_equal_the_kernel_draws(output, fast):
     got = draw(torch.from_numpy(params), torch.from_numpy(temperature), torch.from_numpy(u), kind=KINDS[output],
                n_classes=n_classes, mixtures=cfg.mixtures, log_scale_min=cfg.log_scale_min).numpy()
     ref = np.array([
-        kernels._sample(params[b], KINDS[output], n_classes, cfg.mixtures, cfg.log_scale_min, temperature[b], *u[b],
-                        np.empty(P), fast)
+        sample_column(params[b], KINDS[output], n_classes, cfg.mixtures, cfg.log_scale_min, temperature[b], *u[b],
+                      np.empty(P), fast)
         for b in range(B)
     ])
     if output == "mulaw":

@@ -253,9 +253,13 @@ def _run_block(
     forced = teacher.shape[0] > 0
     for step in range(n_steps):
         for b in range(n_slots):
-            # input projection: a row of the embedding for mu-law classes, else a scaled scalar
+            # input projection: a row of the embedding for mu-law classes, else a scaled scalar.
+            # Rows of shared arrays are copied element by element, not through views: a view
+            # updates its parent's reference count, which the threads would fight over.
             if out_kind == OUT_MULAW:
-                h[b] = embed[cls_prev[b]]
+                c = cls_prev[b]
+                for r in range(n_res):
+                    h[b, r] = embed[c, r]
             else:
                 consts[0] = x_prev[b]
                 for r in range(n_res):
@@ -265,6 +269,10 @@ def _run_block(
             d = dilations[layer]
             qlen = (n_taps - 1) * d
             m = past_block[layer]
+            for b in range(n_slots):
+                cb, t = cond_buf[b], t_local[b] + step
+                for g in range(n_gate):
+                    acc[b, g] = cond[cb, b, t, layer, g]
             # tap j sees the layer input (n_taps - 1 - j) * d samples ago
             if m > 1:
                 # past taps of the m steps from the block start pos - pos % m, computed at once
@@ -275,25 +283,25 @@ def _run_block(
                     for j in range(n_taps - 1):
                         q0 = qoff[layer] + (pos - (n_taps - 1 - j) * d) % qlen  # m | q0 - qoff: no wrap
                         _matacc(w_conv[layer, j], queues[q0 : q0 + m], pv)
-                row = pv[pos % m]
+                i = pos % m
                 for b in range(n_slots):
-                    acc[b] = cond[cond_buf[b], b, t_local[b] + step, layer]
-                    ab, rb = acc[b], row[b]
                     for g in range(n_gate):
-                        ab[g] = ab[g] + rb[g]
+                        acc[b, g] = acc[b, g] + pv[i, b, g]
             else:
-                for b in range(n_slots):
-                    acc[b] = cond[cond_buf[b], b, t_local[b] + step, layer]
                 for j in range(n_taps - 1):
                     slot = qoff[layer] + (pos - (n_taps - 1 - j) * d) % qlen
                     _matacc(w_conv[layer, j], queues[slot : slot + 1], acc3)
             _matacc(w_conv[layer, n_taps - 1], h3, acc3)
             if qlen > 0:
-                queues[qoff[layer] + pos % qlen] = h
+                slot = qoff[layer] + pos % qlen
+                for b in range(n_slots):
+                    for r in range(n_res):
+                        queues[slot, b, r] = h[b, r]
             _gate_rows(acc, z, tanh_coefs, fast_gate)
             _matacc(w_skip[layer], z3, skip3)
             for b in range(n_slots):
-                res[b] = b_res[layer]
+                for r in range(n_res):
+                    res[b, r] = b_res[layer, r]
             _matacc(w_res[layer], z3, res3)
             for b in range(n_slots):
                 for r in range(n_res):
@@ -314,10 +322,10 @@ def _run_block(
             for p in range(n_par):
                 col[p] = par[b, p]
             if keep_params:
-                params_out[b, t] = par[b]
-            nz = noise[b, t]
-            v = sample_column(col, out_kind, n_classes, mixtures, log_scale_min, temperature[b], nz[0], nz[1], nz[2], ex,
-                        fast_gate)
+                for p in range(n_par):
+                    params_out[b, t, p] = par[b, p]
+            v = sample_column(col, out_kind, n_classes, mixtures, log_scale_min, temperature[b],
+                              noise[b, t, 0], noise[b, t, 1], noise[b, t, 2], ex, fast_gate)
             if out_kind == OUT_MULAW:
                 c = int(v)
                 wave_out[b, t] = decode_table[c]
@@ -366,7 +374,6 @@ def run_steps(
                 embed, w_in, b_in, dilations, qoff, past_block, past_off, w_conv, w_skip, b_skip, w_res, b_res,
                 w_post1, b_post1, w_post2, b_post2, decode_table, tanh_coefs, fast_gate,
                 queues[:, b0:b1], past[:, b0:b1], x_prev[b0:b1], cls_prev[b0:b1], cond[:, b0:b1], cond_buf[b0:b1],
-                noise[b0:b1],
-                t_local[b0:b1], temperature[b0:b1], wave_out[b0:b1], pk, te,
+                noise[b0:b1], t_local[b0:b1], temperature[b0:b1], wave_out[b0:b1], pk, te,
             )
     return pos + n_steps

@@ -167,7 +167,7 @@ class NumbaSlots:
     (:func:`kernels.project_rows` releases the GIL) into the slot's other buffer while the
     kernel (``nogil``) generates; the next :meth:`fill` of that slot then only
     flips the buffer. With fewer streams than cores this takes the projection
-    (a third of the arithmetic of the default vocoder) off the critical path.
+    (about a quarter of the default vocoder's arithmetic) off the critical path.
     Projections are deterministic, so a prefetched chunk equals a direct one.
     """
 

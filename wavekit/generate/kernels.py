@@ -73,7 +73,7 @@ def _matacc(w, x, acc):
     Elements are indexed directly, never through row views: every view
     increments and decrements its parent's reference count, an atomic
     operation, and on weights shared by the threads those counters bounce
-    between cores (that made two threads slower than one). Without them the
+    between cores (two threads were barely faster than one). Without them the
     loop is also 1.5x faster on one thread.
     """
     n_in, n_out = w.shape

@@ -21,29 +21,10 @@ download_source=          # mirror URL, local archive, or folder holding it (def
 checksums=                # sha256sum-style file overriding the published checksum (mirrors, stand-ins)
 jobs=                     # preprocess workers (default: recipe.jobs of the config, else 2)
 corpus=cmu_arctic
+download_per_speaker=1     # one archive per speaker: stage 0 downloads recipe.speakers only
 STAGES_HELP="0 download, 1 prepare, 2 preprocess, 3 train, 4 vocode held-out, 5 evaluate + report"
 . "$(dirname "${BASH_SOURCE[0]}")/../common/lib.sh"
 . "$repo/recipes/common/parse_options.sh"
 . "$repo/recipes/common/speech_lib.sh"
 
-conf=$(resolve_conf "$conf")
-exp=$(abspath "${exp:-exp/${corpus}_$(basename "$conf" .yaml)}")
-dump=$(abspath "${dump:-$exp/dump}")
-downloads=$(abspath "${downloads:-$exp/downloads}")
-jobs=${jobs:-$(conf_get recipe.jobs 2)}
-speakers=$(conf_get recipe.speakers "")
-echo "recipe $corpus: conf=$conf exp=$exp dump=$dump"
-t_all=$(date +%s)
-
-if begin_stage 0 download; then
-  speech_download ${speakers:+--speakers "$speakers"}
-  end_stage 0 download
-fi
-if begin_stage 1 prepare; then
-  limit=$(conf_get recipe.limit 0)
-  "$PY" "$recipe_dir/local/prepare.py" --root "$downloads" -o "$exp/data/manifest.csv" \
-    ${speakers:+--speakers "$speakers"} $([ "$limit" -gt 0 ] && echo --limit "$limit")
-  end_stage 1 prepare
-fi
-vocoder_stages "$corpus: WaveNet vocoder ($(basename "$conf"))"
-echo "$corpus recipe finished stages $stage..$stop_stage in $(( $(date +%s) - t_all )) s"
+download_vocoder_recipe

@@ -8,6 +8,7 @@
 #                                (model.gin_channels > 0), else one call; finished wavs are kept (--skip-existing)
 #   speech_evaluate              MCD / LSD / SNR vs the references + comparison plots (eval/)
 #   speech_report TITLE          $exp/report.md
+#   download_vocoder_recipe      all of ljspeech / cmu_arctic / vctk after option parsing (stages 0-5)
 
 speech_preprocess() {
   wk preprocess "$1" "$dump" -j "$jobs" --config "$conf" \
@@ -84,4 +85,36 @@ vocoder_stages() {
     end_stage 5 evaluate
     speech_report "$1"
   fi
+}
+
+# Everything after option parsing for the download recipes (ljspeech, cmu_arctic, vctk): resolves
+# $conf/$exp/$dump/$downloads/$jobs/$speakers, then stage 0 download (with --speakers when
+# $download_per_speaker is set: one archive per speaker), 1 prepare (recipe.speakers and
+# recipe.limit of the config) and stages 2-5.
+download_vocoder_recipe() {
+  conf=$(resolve_conf "$conf")
+  exp=$(abspath "${exp:-exp/${corpus}_$(basename "$conf" .yaml)}")
+  dump=$(abspath "${dump:-$exp/dump}")
+  downloads=$(abspath "${downloads:-$exp/downloads}")
+  jobs=${jobs:-$(conf_get recipe.jobs 2)}
+  speakers=$(conf_get recipe.speakers "")
+  echo "recipe $corpus: conf=$conf exp=$exp dump=$dump"
+  local t_all limit
+  t_all=$(date +%s)
+  if begin_stage 0 download; then
+    if [ -n "${download_per_speaker:-}" ]; then
+      speech_download ${speakers:+--speakers "$speakers"}
+    else
+      speech_download
+    fi
+    end_stage 0 download
+  fi
+  if begin_stage 1 prepare; then
+    limit=$(conf_get recipe.limit 0)
+    "$PY" "$recipe_dir/local/prepare.py" --root "$downloads" -o "$exp/data/manifest.csv" \
+      ${speakers:+--speakers "$speakers"} $([ "$limit" -gt 0 ] && echo --limit "$limit")
+    end_stage 1 prepare
+  fi
+  vocoder_stages "$corpus: WaveNet vocoder ($(basename "$conf"))"
+  echo "$corpus recipe finished stages $stage..$stop_stage in $(( $(date +%s) - t_all )) s"
 }

@@ -26,24 +26,4 @@ STAGES_HELP="0 download, 1 prepare, 2 preprocess, 3 train, 4 vocode held-out, 5 
 . "$repo/recipes/common/parse_options.sh"
 . "$repo/recipes/common/speech_lib.sh"
 
-conf=$(resolve_conf "$conf")
-exp=$(abspath "${exp:-exp/${corpus}_$(basename "$conf" .yaml)}")
-dump=$(abspath "${dump:-$exp/dump}")
-downloads=$(abspath "${downloads:-$exp/downloads}")
-jobs=${jobs:-$(conf_get recipe.jobs 2)}
-speakers=$(conf_get recipe.speakers "")
-echo "recipe $corpus: conf=$conf exp=$exp dump=$dump"
-t_all=$(date +%s)
-
-if begin_stage 0 download; then
-  speech_download
-  end_stage 0 download
-fi
-if begin_stage 1 prepare; then
-  limit=$(conf_get recipe.limit 0)
-  "$PY" "$recipe_dir/local/prepare.py" --root "$downloads" -o "$exp/data/manifest.csv" \
-    ${speakers:+--speakers "$speakers"} $([ "$limit" -gt 0 ] && echo --limit "$limit")
-  end_stage 1 prepare
-fi
-vocoder_stages "$corpus: WaveNet vocoder ($(basename "$conf"))"
-echo "$corpus recipe finished stages $stage..$stop_stage in $(( $(date +%s) - t_all )) s"
+download_vocoder_recipe

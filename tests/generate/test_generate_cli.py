@@ -112,34 +112,25 @@ def test_vocode_skip_existing_resumes_as_if_uninterrupted(tmp_path):
     assert (out / "u0.wav").read_bytes() == (out / "u2.wav").read_bytes() == b"kept"
 
 
-def test_vocode_wrong_band_count_fails_cleanly(tmp_path):
-    ck, _ = write_checkpoint(tmp_path / "ck.pt")
-    bad = tmp_path / "bad.npy"
-    np.save(bad, np.zeros((40, 10), np.float32))
-    result = CliRunner().invoke(cli, ["vocode", "--checkpoint", str(ck), str(bad), "-o", str(tmp_path / "out")])
-    assert result.exit_code == 1
-    assert "bad.npy" in result.output and "40 bands" in result.output
-    assert "Traceback" not in result.output
-
-
-def test_vocode_nan_mel_fails_cleanly(tmp_path):
-    ck, _ = write_checkpoint(tmp_path / "ck.pt")
-    bad = tmp_path / "nan.npy"
+def _nan_mel() -> np.ndarray:
     mel = np.zeros((80, 10), np.float32)
     mel[3, 4] = np.nan
-    np.save(bad, mel)
+    return mel
+
+
+@pytest.mark.parametrize("name,mel,message", [
+    ("bad", lambda: np.zeros((40, 10), np.float32), "40 bands"),  # wrong band count
+    ("nan", _nan_mel, "NaN"),
+    ("raw", lambda: np.full((80, 10), -9.0, np.float32), "unnormalised"),  # a raw log-mel near silence
+])
+def test_vocode_bad_mel_fails_cleanly(tmp_path, name, mel, message):
+    ck, _ = write_checkpoint(tmp_path / "ck.pt")
+    bad = tmp_path / f"{name}.npy"
+    np.save(bad, mel())
     result = CliRunner().invoke(cli, ["vocode", "--checkpoint", str(ck), str(bad), "-o", str(tmp_path / "out")])
     assert result.exit_code == 1
-    assert "nan.npy" in result.output and "NaN" in result.output
+    assert f"{name}.npy" in result.output and message in result.output
     assert "Traceback" not in result.output
-
-
-def test_vocode_unnormalised_mel_fails_cleanly(tmp_path):
-    ck, stats = write_checkpoint(tmp_path / "ck.pt")
-    raw = tmp_path / "raw.npy"
-    np.save(raw, np.full((80, 10), -9.0, np.float32))  # a raw log-mel near silence
-    result = CliRunner().invoke(cli, ["vocode", "--checkpoint", str(ck), str(raw), "-o", str(tmp_path / "out")])
-    assert result.exit_code == 1 and "raw.npy" in result.output and "unnormalised" in result.output
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ import click
 from wavekit.eval.metrics import ALIGN_MODES, SpectralConfig
 from wavekit.atomic import write_text_atomic
 from wavekit.eval.report import build_report
+from wavekit.eval.speech import SPEECH_COLUMNS
 
 
 def _jsonable(obj: Any) -> Any:
@@ -27,12 +28,13 @@ def _jsonable(obj: Any) -> Any:
 
 def format_speech_table(result: dict) -> str:
     """Plain-text table: one row per utterance, then the mean."""
-    header = f"{'utterance':<32} {'MCD dB':>8} {'LSD dB':>8} {'SNR dB':>8}"
+    cols = [(k, label) for k, label in SPEECH_COLUMNS]
+    header = f"{'utterance':<32} " + " ".join(f"{label:>8}" for _, label in cols)
     lines = [header, "-" * len(header)]
 
     def row(name: str, d: dict) -> str:
         cells = [f"{d[k]:8.3f}" if isinstance(d.get(k), float) and math.isfinite(d[k]) else f"{'-':>8}"
-                 for k in ("mcd_db", "lsd_db", "snr_db")]
+                 for k, _ in cols]
         return f"{name[:32]:<32} " + " ".join(cells)
 
     lines += [row(u["id"], u) for u in result["utterances"]]
@@ -61,7 +63,9 @@ def eval_group() -> None:
               help="Also write a waveform+spectrogram comparison PNG per utterance into this folder.")
 def speech_cmd(refs: tuple[Path, ...], gen_dir: Path, output: Path | None, align: str, sample_rate: int,
                split: str | None, plot_dir: Path | None) -> None:
-    """Mel-cepstral distortion, log-spectral distance and SNR of generated vs reference speech.
+    """MCD, LSD, SNR, STOI, wide-band PESQ, F0 RMSE (cents) and V/UV disagreement of generated vs reference speech.
+
+    F0 comes from librosa.pyin (60-500 Hz, 1024-sample frames, hop 256); F0 RMSE is over frames voiced in both.
 
     \b
     Example:

@@ -33,6 +33,7 @@ from typing import Any
 
 from wavekit.atomic import write_text_atomic
 from wavekit.errors import DataError
+from wavekit.eval.speech import METRIC_KEYS, SPEECH_COLUMNS
 
 ASSETS = "report_assets"
 REPORT = "report.md"
@@ -109,21 +110,20 @@ def read_times(expdir: Path) -> dict[str, float]:
 def _speech_section(path: Path, data: dict, root: Path) -> list[str]:
     lines = [f"### Speech metrics: `{_rel(path, root)}`", ""]
     mean = data.get("mean", {})
-    keys = [k for k in ("mcd_db", "lsd_db", "snr_db", "utterances", "ref_seconds", "gen_seconds") if k in mean]
+    keys = [k for k in (*METRIC_KEYS, "utterances", "ref_seconds", "gen_seconds") if k in mean]
     lines += _table(keys, [[_fmt(mean[k]) for k in keys]])
+    cols = [(k, label) for k, label in SPEECH_COLUMNS if any(k in u for u in data.get("utterances", []))]
     rows = []
     for u in data.get("utterances", []):
         rows.append([
             str(u.get("id", "")),
-            _fmt(u.get("mcd_db")),
-            _fmt(u.get("lsd_db")),
-            _fmt(u.get("snr_db")),
+            *[_fmt(u.get(k)) for k, _ in cols],
             _link(u["ref"], root, "reference") if "ref" in u else "",
             _link(u["gen"], root, "generated") if "gen" in u else "",
             _link(u["plot"], root, "plot") if u.get("plot") else "",
         ])
     if rows:
-        lines += _table(["utterance", "MCD (dB)", "LSD (dB)", "SNR (dB)", "ref", "gen", "plot"], rows)
+        lines += _table(["utterance", *[label for _, label in cols], "ref", "gen", "plot"], rows)
     plots = [u for u in data.get("utterances", []) if u.get("plot") and Path(u["plot"]).is_file()]
     for u in plots[:MAX_FILES_PER_FOLDER]:
         lines += [f"![{u['id']}: reference vs generated]({_rel(_portable(Path(u['plot']), root), root)})", ""]

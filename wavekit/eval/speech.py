@@ -23,7 +23,16 @@ from wavekit.errors import DataError
 from wavekit.eval.metrics import SpectralConfig, speech_metrics
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
-METRIC_KEYS = ("mcd_db", "lsd_db", "snr_db")
+METRIC_KEYS = ("mcd_db", "lsd_db", "snr_db", "stoi", "pesq", "f0_rmse_cents", "vuv_error")
+SPEECH_COLUMNS = (  # (key, short label) of every per-utterance metric, in table order
+    ("mcd_db", "MCD dB"),
+    ("lsd_db", "LSD dB"),
+    ("snr_db", "SNR dB"),
+    ("stoi", "STOI"),
+    ("pesq", "PESQ-WB"),
+    ("f0_rmse_cents", "F0 cents"),
+    ("vuv_error", "V/UV err"),
+)
 
 
 MANIFEST_SUFFIXES = (".jsonl", ".csv")
@@ -117,7 +126,8 @@ def evaluate_speech(
     """Evaluate every generated file in ``gen_dir`` against its reference.
 
     Returns ``{"utterances": [{"id", "ref", "gen", "mcd_db", "lsd_db",
-    "snr_db", "ref_seconds", "gen_seconds"}, ...], "mean": {...},
+    "snr_db", "stoi", "pesq", "f0_rmse_cents", "vuv_error", "ref_seconds",
+    "gen_seconds"}, ...], "mean": {...},
     "unpaired": [stems of generated files without reference], "config": {...}}``.
     With ``plot_dir`` a waveform + spectrogram comparison PNG per utterance
     is written there as ``<id>.png``. ``split`` filters manifest references.

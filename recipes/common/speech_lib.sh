@@ -6,7 +6,8 @@
 #   vocode_heldout CKPT HELDOUT GEN  `wavekit vocode` of the mels listed in HELDOUT/heldout.tsv into GEN/<id>.wav:
 #                                one call per speaker with --speaker NAME when the vocoder has global conditioning
 #                                (model.gin_channels > 0), else one call; finished wavs are kept (--skip-existing)
-#   speech_evaluate              MCD / LSD / SNR vs the references + comparison plots (eval/)
+#   speech_evaluate              MCD / LSD / SNR / STOI / PESQ / F0 / V/UV vs the references + comparison plots (eval/),
+#                                then speech_baselines: Griffin-Lim and LPC + noise from the same mels, scored the same way
 #   speech_report TITLE          $exp/report.md
 #   download_vocoder_recipe      all of ljspeech / cmu_arctic / vctk after option parsing (stages 0-5)
 
@@ -51,7 +52,24 @@ vocode_heldout() {
 }
 
 speech_evaluate() {
-  wk eval speech --ref "$exp/heldout/ref" --gen "$exp/gen" -o "$exp/eval/speech_metrics.json" --plots "$exp/eval/plots"
+  wk eval speech --ref "$exp/heldout/ref" --gen "$exp/gen" -o "$exp/eval/speech_metrics.json" --plots "$exp/eval/plots" \
+    --system "WaveNet ($(basename "$conf" .yaml))"
+  speech_baselines
+}
+
+# Griffin-Lim and LPC envelope + white noise from the same held-out mels, scored on the same references
+# (eval/baseline_<name>.json); the report puts them beside the model. Finished baseline wavs are kept.
+speech_baselines() {
+  local mels name label
+  mapfile -t mels < <(heldout_mels "$exp/heldout")
+  for name in griffin_lim lpc_noise; do
+    case $name in griffin_lim) label="Griffin-Lim" ;; *) label="LPC + white noise" ;; esac
+    if [ ! -f "$exp/eval/baseline_$name.json" ]; then
+      wk eval baselines "${mels[@]}" --data "$dump" -o "$exp/baselines" --baseline "$name"
+      wk eval speech --ref "$exp/heldout/ref" --gen "$exp/baselines/$name" -o "$exp/eval/baseline_$name.json" \
+        --system "$label" --baseline
+    fi
+  done
 }
 
 speech_report() {

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from wavekit.eval.baselines import BASELINES
 from wavekit.eval.metrics import ALIGN_MODES, SpectralConfig
 from wavekit.atomic import write_text_atomic
 from wavekit.eval.report import build_report
@@ -61,8 +62,11 @@ def eval_group() -> None:
 @click.option("--split", default=None, help="With a manifest as --ref: only its items of this split (e.g. test).")
 @click.option("--plots", "plot_dir", type=click.Path(path_type=Path), default=None,
               help="Also write a waveform+spectrogram comparison PNG per utterance into this folder.")
+@click.option("--system", default=None,
+              help="Name of the system that made --gen (e.g. 'WaveNet demo'); the report compares named systems.")
+@click.option("--baseline", is_flag=True, help="Mark --system as a baseline (the report compares models with it).")
 def speech_cmd(refs: tuple[Path, ...], gen_dir: Path, output: Path | None, align: str, sample_rate: int,
-               split: str | None, plot_dir: Path | None) -> None:
+               split: str | None, plot_dir: Path | None, system: str | None, baseline: bool) -> None:
     """MCD, LSD, SNR, STOI, wide-band PESQ, F0 RMSE (cents) and V/UV disagreement of generated vs reference speech.
 
     F0 comes from librosa.pyin (60-500 Hz, 1024-sample frames, hop 256); F0 RMSE is over frames voiced in both.
@@ -75,7 +79,7 @@ def speech_cmd(refs: tuple[Path, ...], gen_dir: Path, output: Path | None, align
     from wavekit.eval.speech import evaluate_speech
 
     result = evaluate_speech(refs, gen_dir, SpectralConfig(sample_rate=sample_rate), align=align,
-                             plot_dir=plot_dir, progress=True, split=split)
+                             plot_dir=plot_dir, progress=True, split=split, system=system, baseline=baseline)
     click.echo(format_speech_table(result))
     if result["unpaired"]:
         click.echo(f"note: {len(result['unpaired'])} generated file(s) had no reference with the same stem "
@@ -83,6 +87,34 @@ def speech_cmd(refs: tuple[Path, ...], gen_dir: Path, output: Path | None, align
     if output is not None:
         write_text_atomic(output, json.dumps(_jsonable(result), indent=2, ensure_ascii=False) + "\n")
         click.echo(f"wrote {output}")
+
+
+@eval_group.command("baselines")
+@click.argument("mels", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--data", "data_root", required=True, type=click.Path(path_type=Path),
+              help="Output folder of `wavekit preprocess`: its meta.json (mel settings) and stats.json "
+                   "(the normalisation the mels carry).")
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(path_type=Path),
+              help="Writes OUT/<baseline>/<mel file stem>.wav.")
+@click.option("--baseline", "names", multiple=True, type=click.Choice(BASELINES),
+              help="Which baselines (repeatable; default: all).")
+@click.option("--raw", is_flag=True, help="The mels are raw log-mels, not normalised with the corpus statistics.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise / random phase.")
+def baselines_cmd(mels: tuple[Path, ...], data_root: Path, out_dir: Path, names: tuple[str, ...], raw: bool,
+                  seed: int) -> None:
+    """Classical vocoders from the same mels: Griffin-Lim and LPC envelope + white noise.
+
+    MELS are .npy files or folders of them (searched recursively), as `wavekit vocode` reads them.
+
+    \b
+    Example:
+      wavekit eval baselines exp/heldout/mel --data exp/dump -o exp/baselines
+    """
+    from wavekit.eval.baselines import write_baselines
+
+    written = write_baselines(mels, data_root, out_dir, names=names or BASELINES, normalized=not raw, seed=seed)
+    for name, files in written.items():
+        click.echo(f"{name}: {len(files)} file(s) -> {out_dir / name}")
 
 
 @eval_group.command("report")

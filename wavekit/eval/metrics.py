@@ -211,6 +211,7 @@ def speech_metrics(
         "pesq": pesq_wb(r, g, config.sample_rate),
         "f0_rmse_cents": pitch["f0_rmse_cents"],
         "vuv_error": pitch["vuv_error"],
+        "voiced_both": pitch["voiced_both"],
         "ref_seconds": len(r) / config.sample_rate,
         "gen_seconds": len(g) / config.sample_rate,
     }

@@ -6,7 +6,9 @@ can be moved or zipped together with its report):
 
 * speech metrics written by ``wavekit eval speech`` (any ``*.json`` with
   ``"utterances"`` and ``"mean"``): a summary table and one row per
-  utterance with links to the reference and generated audio;
+  utterance with links to the reference and generated audio; when two or
+  more carry a ``system`` name (``--system``, ``--baseline``), first a
+  comparison of the model with the baselines (:mod:`wavekit.eval.compare`);
 * other metric files (``*metrics*.json``, ``*eval*.json``, ``bench*.json``
   holding a flat dict of numbers, e.g. image bits/dim): key/value tables;
 * training logs (``metrics.jsonl``): final and best values, and a
@@ -33,6 +35,7 @@ from typing import Any
 
 from wavekit.atomic import write_text_atomic
 from wavekit.errors import DataError
+from wavekit.eval.compare import comparison_section, is_baseline
 from wavekit.eval.speech import METRIC_KEYS, SPEECH_COLUMNS
 
 ASSETS = "report_assets"
@@ -179,6 +182,10 @@ def build_report(expdir: str | Path, title: str | None = None) -> Path:
             speech.append((path, data))
         elif any(path.match(g) for g in _METRIC_GLOBS) and _flat_numbers(data):
             other.append((path, _flat_numbers(data)))
+    compare_lines, shown = comparison_section(speech, root, assets, _link, MAX_FILES_PER_FOLDER)
+    lines += compare_lines
+    linked.update(shown)
+    speech = [(p, d) for p, d in speech if not is_baseline(d)]  # baselines appear in the comparison only
     if speech or other:
         lines += ["## Metrics", ""]
     for path, data in speech:

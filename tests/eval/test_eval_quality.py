@@ -94,3 +94,16 @@ def test_pesq_resamples_other_rates_and_stoi_cuts_to_the_common_length(speech_pa
 def test_pesq_of_silence_is_nan_not_an_exception():
     z = np.zeros(SR)
     assert math.isnan(pesq_wb(z, z, SR))
+
+
+def test_different_lengths_pair_pitch_frames_along_the_dtw_path(speech_pair):
+    """A copy delayed by 0.25 s: frame-by-frame pairing would misalign pitch; the DTW path must not."""
+    m = speech_pair[0].astype(np.float64)
+    delayed = np.concatenate([np.zeros(SR // 4), m])
+    res = speech_metrics(m, delayed)  # auto -> dtw (different frame counts)
+    assert math.isnan(res["stoi"])  # STOI needs time alignment; it is not faked
+    assert res["f0_rmse_cents"] < 60.0 and res["vuv_error"] < 0.1  # 0.25 s is not a whole number of hops
+    assert res["pesq"] > 4.0  # PESQ finds the delay itself
+    naive = pitch_errors(*f0_track(m, SR, **PITCH), *f0_track(delayed, SR, **PITCH))
+    assert naive["vuv_error"] > res["vuv_error"] + 0.1
+    assert not naive["f0_rmse_cents"] < 2 * res["f0_rmse_cents"]  # (nan, no overlap, also passes)

@@ -8,8 +8,8 @@
 * **PESQ** (:func:`pesq_wb`): ITU-T P.862.2 wide-band PESQ (``pesq``
   package, mode ``'wb'``) at 16 kHz (other rates are resampled with soxr).
   MOS-LQO scale, about 1.04 (worst) to 4.64 (identical). PESQ aligns the
-  two signals itself; they are still cut to their common length. A pair in
-  which PESQ finds no speech gives ``nan`` (left out of means).
+  two signals itself, so they are passed whole (a delayed copy scores 4.64).
+  A pair in which PESQ finds no speech gives ``nan`` (left out of means).
 
 Both libraries are imported on first use.
 """
@@ -24,11 +24,13 @@ import numpy as np
 PESQ_RATE = 16000
 
 
-def _pair(ref: Any, gen: Any) -> tuple[np.ndarray, np.ndarray]:
+def _pair(ref: Any, gen: Any, cut: bool = True) -> tuple[np.ndarray, np.ndarray]:
     r = np.asarray(ref, dtype=np.float64)
     g = np.asarray(gen, dtype=np.float64)
     if r.ndim != 1 or g.ndim != 1 or r.size == 0 or g.size == 0:
         raise ValueError(f"need two non-empty 1-D waveforms, got shapes {r.shape} and {g.shape}")
+    if not cut:
+        return r, g
     n = min(len(r), len(g))
     return r[:n], g[:n]
 
@@ -46,7 +48,7 @@ def pesq_wb(ref: Any, gen: Any, sample_rate: int) -> float:
     """Wide-band PESQ (MOS-LQO) of ``gen`` against ``ref``; ``nan`` when PESQ finds no utterance."""
     from pesq import PesqError, pesq
 
-    r, g = _pair(ref, gen)
+    r, g = _pair(ref, gen, cut=False)
     if sample_rate != PESQ_RATE:
         import soxr
 

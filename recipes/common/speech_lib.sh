@@ -58,18 +58,12 @@ speech_evaluate() {
 }
 
 # Griffin-Lim and LPC envelope + white noise from the same held-out mels, scored on the same references
-# (eval/baseline_<name>.json); the report puts them beside the model. Finished baseline wavs are kept.
+# (eval/baseline_<name>.json, one process for all); the report puts them beside the model. Kept once made.
 speech_baselines() {
-  local mels name label
+  local mels
+  [ -f "$exp/eval/baseline_griffin_lim.json" ] && [ -f "$exp/eval/baseline_lpc_noise.json" ] && return 0
   mapfile -t mels < <(heldout_mels "$exp/heldout")
-  for name in griffin_lim lpc_noise; do
-    case $name in griffin_lim) label="Griffin-Lim" ;; *) label="LPC + white noise" ;; esac
-    if [ ! -f "$exp/eval/baseline_$name.json" ]; then
-      wk eval baselines "${mels[@]}" --data "$dump" -o "$exp/baselines" --baseline "$name"
-      wk eval speech --ref "$exp/heldout/ref" --gen "$exp/baselines/$name" -o "$exp/eval/baseline_$name.json" \
-        --system "$label" --baseline
-    fi
-  done
+  wk eval baselines "${mels[@]}" --data "$dump" -o "$exp/baselines" --ref "$exp/heldout/ref" --metrics-dir "$exp/eval"
 }
 
 speech_report() {

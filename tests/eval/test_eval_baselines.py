@@ -15,7 +15,6 @@ from wavekit.eval.baselines import griffin_lim, lpc_noise
 from wavekit.eval.perceptual import stoi
 from wavekit.eval.pitch import f0_track
 from wavekit.eval.report import build_report
-from wavekit.eval.speech import evaluate_speech
 
 CFG = MelConfig()
 
@@ -80,28 +79,29 @@ def test_baselines_cli_then_report_compares_model_with_baselines(tmp_path, speec
         (exp / "mel").mkdir(parents=True, exist_ok=True)
         np.save(exp / "mel" / f"{k}.npy", stats.normalize(mels[k]).astype(np.float32))
         save_wav(exp / "gen" / f"{k}.wav", 0.9 * w, CFG.sample_rate)  # the "model": a quieter copy, it must win everywhere
-    res = CliRunner().invoke(cli, ["eval", "baselines", str(exp / "mel"), "--data", str(dump), "-o", str(exp / "bl")])
+    runner = CliRunner()
+    res = runner.invoke(cli, ["eval", "baselines", str(exp / "mel"), "--data", str(dump), "-o", str(exp / "bl"),
+                              "--ref", str(exp / "ref"), "--metrics-dir", str(exp / "eval")])
     assert res.exit_code == 0, res.output
     for name in ("griffin_lim", "lpc_noise"):
         assert sorted(p.stem for p in (exp / "bl" / name).glob("*.wav")) == sorted(refs)
-    results = {
-        "model": evaluate_speech([exp / "ref"], exp / "gen", system="Model"),
-        "griffin_lim": evaluate_speech([exp / "ref"], exp / "bl" / "griffin_lim", system="Griffin-Lim", baseline=True),
-        "lpc_noise": evaluate_speech([exp / "ref"], exp / "bl" / "lpc_noise", system="LPC + noise", baseline=True),
-    }
-    (exp / "eval").mkdir()
-    for k, r in results.items():
-        (exp / "eval" / f"{k}.json").write_text(json.dumps(r, default=lambda o: None).replace("NaN", "null"))
-    gl, lp = results["griffin_lim"]["mean"], results["lpc_noise"]["mean"]
+    res = runner.invoke(cli, ["eval", "speech", "--ref", str(exp / "ref"), "--gen", str(exp / "gen"),
+                              "-o", str(exp / "eval" / "model.json"), "--system", "Model"])
+    assert res.exit_code == 0, res.output
+    results = {k: json.loads((exp / "eval" / f"{k}.json").read_text())
+               for k in ("model", "baseline_griffin_lim", "baseline_lpc_noise")}
+    assert results["baseline_lpc_noise"]["system"] == "LPC + white noise" and results["baseline_lpc_noise"]["baseline"]
+    assert results["model"]["baseline"] is False
+    gl, lp = results["baseline_griffin_lim"]["mean"], results["baseline_lpc_noise"]["mean"]
     assert gl["stoi"] > lp["stoi"] and gl["pesq"] > lp["pesq"]  # the better classical vocoder is the better one
     report = build_report(exp).read_text()
     head = report.split("## Metrics")[0]
     assert "## Model against the classical baselines" in head
-    assert "Model **beats** Griffin-Lim: better on 6/6" in head and "Model **beats** LPC + noise: better on 6/6" in head
+    assert "Model **beats** Griffin-Lim: better on 6/6" in head and "Model **beats** LPC + white noise: better on 6/6" in head
     assert head.count("\n| Model | ") == 1 and "\n| Griffin-Lim (baseline) | " in head
     assert f"**{results['model']['mean']['stoi']:.3g}**" in head
     assert len(list((exp / "report_assets").glob("compare_*.png"))) == 2
-    assert "### Speech metrics: `eval/model.json`" in report and "eval/griffin_lim.json`" not in report
+    assert "### Speech metrics: `eval/model.json`" in report and "eval/baseline_griffin_lim.json`" not in report
 
 
 def test_baselines_cli_rejects_a_bad_mel(tmp_path):

@@ -100,21 +100,35 @@ def speech_cmd(refs: tuple[Path, ...], gen_dir: Path, output: Path | None, align
               help="Which baselines (repeatable; default: all).")
 @click.option("--raw", is_flag=True, help="The mels are raw log-mels, not normalised with the corpus statistics.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise / random phase.")
+@click.option("--ref", "refs", multiple=True, type=click.Path(path_type=Path),
+              help="Also score each baseline against these references (as `eval speech --ref`; repeatable) ...")
+@click.option("--metrics-dir", type=click.Path(path_type=Path), default=None,
+              help="... into METRICS_DIR/baseline_<name>.json (labelled as baselines for the report).")
 def baselines_cmd(mels: tuple[Path, ...], data_root: Path, out_dir: Path, names: tuple[str, ...], raw: bool,
-                  seed: int) -> None:
+                  seed: int, refs: tuple[Path, ...], metrics_dir: Path | None) -> None:
     """Classical vocoders from the same mels: Griffin-Lim and LPC envelope + white noise.
 
     MELS are .npy files or folders of them (searched recursively), as `wavekit vocode` reads them.
+    With --ref and --metrics-dir each baseline is then scored like `wavekit eval speech --system NAME --baseline`.
 
     \b
     Example:
-      wavekit eval baselines exp/heldout/mel --data exp/dump -o exp/baselines
+      wavekit eval baselines exp/heldout/mel --data exp/dump -o exp/baselines --ref exp/heldout/ref --metrics-dir exp/eval
     """
-    from wavekit.eval.baselines import write_baselines
+    from wavekit.eval.baselines import BASELINE_LABELS, write_baselines
+    from wavekit.eval.speech import evaluate_speech
 
+    if bool(refs) != (metrics_dir is not None):
+        raise click.UsageError("--ref and --metrics-dir go together (score the baselines) or not at all")
     written = write_baselines(mels, data_root, out_dir, names=names or BASELINES, normalized=not raw, seed=seed)
     for name, files in written.items():
         click.echo(f"{name}: {len(files)} file(s) -> {out_dir / name}")
+        if metrics_dir is not None:
+            result = evaluate_speech(refs, out_dir / name, system=BASELINE_LABELS[name], baseline=True)
+            click.echo(format_speech_table(result))
+            path = metrics_dir / f"baseline_{name}.json"
+            write_text_atomic(path, json.dumps(_jsonable(result), indent=2, ensure_ascii=False) + "\n")
+            click.echo(f"wrote {path}")
 
 
 @eval_group.command("report")

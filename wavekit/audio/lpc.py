@@ -110,7 +110,7 @@ def preemphasis(x: Any, coef: float = _DEFAULT.preemphasis) -> Any:
     return y
 
 
-preemphasis_fn = preemphasis  # the same function, for code whose keyword argument ``preemphasis`` shadows it
+_preemphasis = preemphasis  # the same function, for functions whose keyword argument ``preemphasis`` shadows it
 
 
 def deemphasis(y: Any, coef: float = _DEFAULT.preemphasis) -> Any:
@@ -314,7 +314,7 @@ def lpc_from_waveform(
     x = x[None] if single else x
     cfg, hop = mel_config, mel_config.hop_length
     frames = x.shape[1] // hop
-    x = preemphasis_fn(x[:, : frames * hop], lpc.preemphasis)
+    x = _preemphasis(x[:, : frames * hop], lpc.preemphasis)
     left, right = cfg.padding
     mode = "reflect" if frames * hop > max(left, right) else "constant"
     x = torch.nn.functional.pad(x[:, None, :], (left, right), mode=mode)[:, 0]

@@ -107,3 +107,8 @@ def test_different_lengths_pair_pitch_frames_along_the_dtw_path(speech_pair):
     naive = pitch_errors(*f0_track(m, SR, **PITCH), *f0_track(delayed, SR, **PITCH))
     assert naive["vuv_error"] > res["vuv_error"] + 0.1
     assert not naive["f0_rmse_cents"] < 2 * res["f0_rmse_cents"]  # (nan, no overlap, also passes)
+
+
+def test_too_short_for_stoi_is_nan_not_a_fake_score(speech_pair):
+    m = speech_pair[0].astype(np.float64)[: SR // 5]  # 0.2 s: fewer frames than one STOI segment
+    assert math.isnan(stoi(m, m, SR))

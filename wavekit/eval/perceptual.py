@@ -4,7 +4,8 @@
   Taal et al. (2011) as implemented by ``pystoi`` (classic, not extended;
   pystoi resamples to 10 kHz and drops silent frames itself). Range about
   0..1, 1 for identical signals. Needs time-aligned signals: the two are
-  cut to their common length.
+  cut to their common length. Too little speech for pystoi's 384 ms
+  segments gives ``nan``.
 * **PESQ** (:func:`pesq_wb`): ITU-T P.862.2 wide-band PESQ (``pesq``
   package, mode ``'wb'``) at 16 kHz (other rates are resampled with soxr).
   MOS-LQO scale, about 1.04 (worst) to 4.64 (identical). PESQ aligns the
@@ -17,6 +18,7 @@ Both libraries are imported on first use.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -40,7 +42,11 @@ def stoi(ref: Any, gen: Any, sample_rate: int) -> float:
     from pystoi import stoi as _stoi
 
     r, g = _pair(ref, gen)
-    value = float(_stoi(r, g, sample_rate, extended=False))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value = float(_stoi(r, g, sample_rate, extended=False))
+    if any("Not enough STFT frames" in str(w.message) for w in caught):
+        return math.nan  # under about 0.4 s of non-silent speech: pystoi's placeholder 1e-5 is not a score
     return value if math.isfinite(value) else math.nan
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import click
 
 from wavekit import __version__
-from wavekit.errors import WavekitError
+from wavekit.errors import WavekitError, output_error
 
 
 class WavekitGroup(click.Group):
@@ -24,10 +24,23 @@ class WavekitGroup(click.Group):
             return super().invoke(ctx)
         except WavekitError as e:
             raise click.ClickException(str(e)) from None
+        except OSError as e:  # a write failure no command mapped: still one line naming the file
+            err = output_error(e)
+            if err is None:
+                raise
+            raise click.ClickException(f"{err}; finished work is kept: rerun the same command afterwards") from None
         except KeyboardInterrupt:
-            click.echo("\ninterrupted: finished work is kept; rerun the same command to continue"
-                       " (add --resume for `wavekit train`)", err=True)
+            click.echo(f"\ninterrupted: finished work is kept; {_RESUME.get(ctx.invoked_subcommand, _RESUME[None])}",
+                       err=True)
             ctx.exit(130)
+
+
+_RESUME = {
+    None: "rerun the same command to continue",
+    "train": "rerun the same command with --resume to continue from the last checkpoint",
+    "image": "rerun the same command (image train: with --resume) to continue",
+    "vocode": "rerun the same command with --skip-existing to vocode only the rest",
+}
 
 
 @click.group(cls=WavekitGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -120,8 +120,8 @@ def _holds_code(path: Path, message: str) -> bool:
         else:
             data = path.read_bytes()
         ops = {op.name for op, _, _ in pickletools.genops(data)}
-    except Exception:
-        return False  # not even a pickle: corrupt
+    except Exception:  # noqa: BLE001 - whatever the scan trips over, the file is not a pickle: corrupt
+        return False
     return bool(ops & {"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX", "BUILD"})
 
 

@@ -45,7 +45,12 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from wavekit.atomic import atomic_path, check_writable_dir, clean_stale_temps, write_text_atomic
+from wavekit.atomic import (
+    atomic_path,
+    check_writable_dir,
+    clean_stale_temps,
+    write_text_atomic,
+)
 from wavekit.audio.features import MelConfig, log_mel_spectrogram
 from wavekit.audio.io import load_wav
 from wavekit.audio.sources import SourceItem, assign_splits, list_sources

@@ -111,9 +111,10 @@ def load_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     except DataError:
         raise
     except ValueError as e:
-        if "pickle" in str(e) or "Object arrays" in str(e):
+        if "Object arrays" in str(e):
             raise DataError(f"{p}: holds pickled Python objects, which wavekit will not load; {how}") from None
-        raise DataError(f"{p}: not a readable .npz file ({e}); {how}") from None
+        reason = "neither a zip archive nor a .npy array" if "pickled data" in str(e) else str(e)
+        raise DataError(f"{p}: not a readable .npz file ({reason}); {how}") from None
     except (OSError, EOFError, KeyError, zipfile.BadZipFile) as e:
         raise DataError(f"{p}: not a readable .npz file, truncated or corrupt ({type(e).__name__}: {e}); {how}") from None
     if x.ndim == 3:

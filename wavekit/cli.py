@@ -3,9 +3,12 @@
 Each subcommand lives next to the library code it wraps
 (``wavekit/<area>/commands.py``) and is registered here explicitly.
 User errors (:class:`wavekit.errors.WavekitError`) print one clear
-``Error: ...`` line and exit with status 1; Ctrl-C exits with 130 after
-saying that finished work is kept. Neither shows a traceback, in a shell
-or under click's ``CliRunner``.
+``Error: ...`` line and exit with status 1; so does a failed write that no
+command mapped itself (disk full, permission denied, read-only disk, a file
+where a folder should be). Ctrl-C exits with 130 after saying that finished
+work is kept and how to continue (``--resume`` for train, ``--skip-existing``
+for vocode). None of these shows a traceback, in a shell or under click's
+``CliRunner``.
 """
 
 from __future__ import annotations

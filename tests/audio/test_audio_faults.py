@@ -8,6 +8,7 @@ rerun after fixing it must finish the job.
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -72,6 +73,27 @@ def test_full_disk_is_never_a_reject_and_a_rerun_finishes(tmp_path: Path) -> Non
         assert "kept 6 items" in second.output and "rejected 1 files" in second.output
         assert (out / "rejects.tsv").read_text().count("\n") == 1 and "a_corrupt.wav" in (out / "rejects.tsv").read_text()
         assert len((out / "manifest.jsonl").read_text().splitlines()) == 6
+
+
+def _limit_file_size(limit: int):
+    def preexec() -> None:  # in the child: every file it writes may hold at most `limit` bytes
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return preexec
+
+
+def test_file_size_limit_is_never_a_reject(tmp_path: Path) -> None:
+    """The same without root: RLIMIT_FSIZE makes every item write fail (EFBIG) in a real child process."""
+    src = make_corpus(tmp_path / "src", 3)
+    out = tmp_path / "dump"
+    limited = subprocess.run(wavekit_cmd("preprocess", src, out, "-q"), env=child_env(), capture_output=True,
+                             text=True, timeout=300, check=False, preexec_fn=_limit_file_size(40_000))
+    line = process_error_line(limited)
+    assert "file size limit" in line and str(out / "items") in line
+    assert not (out / "rejects.tsv").exists() or (out / "rejects.tsv").read_text() == ""
+    assert list((out / "items").iterdir()) == []
+    rerun = preprocess(src, out)
+    assert rerun.exit_code == 0, rerun.output
+    assert "kept 3 items" in rerun.output and "rejected 0 files" in rerun.output
 
 
 def test_read_only_output_folder_is_one_error_before_any_work(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from wavekit.errors import OutputError, output_error
+from wavekit.errors import WRITE_ONLY_ERRNOS, OutputError, output_error
 
 _TEMP_RE = re.compile(r"^\..+\.wk(\d+)-[a-z0-9_]{8}")
 
@@ -162,7 +162,9 @@ def output_errors(path: str | Path, advice: str = "") -> Iterator[None]:
     except OutputError as e:
         raise OutputError(f"{e}{tail}") from None
     except OSError as e:
-        err = output_error(e, e.filename or path)
+        # a permission error on a file outside ``path`` is a read (an input): not ours to rename
+        inside = e.filename is None or Path(os.path.abspath(e.filename)).is_relative_to(os.path.abspath(path))
+        err = output_error(e, e.filename or path) if (e.errno in WRITE_ONLY_ERRNOS or inside) else None
         if err is None:
             raise
         raise OutputError(f"{err}{tail}") from None

@@ -13,10 +13,12 @@ for vocode). None of these shows a traceback, in a shell or under click's
 
 from __future__ import annotations
 
+import errno
+
 import click
 
 from wavekit import __version__
-from wavekit.errors import WavekitError, output_error
+from wavekit.errors import WRITE_ONLY_ERRNOS, WavekitError, output_error
 
 
 class WavekitGroup(click.Group):
@@ -27,11 +29,13 @@ class WavekitGroup(click.Group):
             return super().invoke(ctx)
         except WavekitError as e:
             raise click.ClickException(str(e)) from None
-        except OSError as e:  # a write failure no command mapped: still one line naming the file
-            err = output_error(e)
-            if err is None:
-                raise
-            raise click.ClickException(f"{err}; finished work is kept: rerun the same command afterwards") from None
+        except OSError as e:  # a file error no command mapped: still one line naming the file
+            err = output_error(e) if e.errno in WRITE_ONLY_ERRNOS else None
+            if err is not None:
+                raise click.ClickException(f"{err}; finished work is kept: rerun the same command afterwards") from None
+            if e.errno in (errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EISDIR) and e.filename:
+                raise click.ClickException(f"{e.strerror}: {e.filename}; check the path and its permissions") from None
+            raise
         except KeyboardInterrupt:
             click.echo(f"\ninterrupted: finished work is kept; {_RESUME.get(ctx.invoked_subcommand, _RESUME[None])}",
                        err=True)

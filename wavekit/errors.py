@@ -62,6 +62,10 @@ _WRITE_FAULTS = {
 }
 
 
+# errnos that only a write can cause (a permission or not-a-folder error may also come from a read).
+WRITE_ONLY_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
+
+
 def output_error(exc: OSError, path: object = None) -> OutputError | None:
     """The :class:`OutputError` for a failed write (``exc``) of ``path``; None for other OS errors.
 

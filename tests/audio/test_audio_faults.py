@@ -133,11 +133,11 @@ def test_temporaries_of_killed_writers_are_removed_on_the_next_run(tmp_path: Pat
     src = make_corpus(tmp_path / "src", 3)
     out = tmp_path / "dump"
     assert preprocess(src, out).exit_code == 0
-    writer = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom wavekit.atomic import atomic_path\n"
-         "with atomic_path(sys.argv[1]) as t:\n    t.write_bytes(b'half written')\n    print(t, flush=True)\n"
-         "    time.sleep(600)\n", str(out / "items" / "new.npz")],
-        env=child_env(), stdout=subprocess.PIPE, text=True)
+    code = ("import sys, time\nfrom wavekit.atomic import atomic_path\n"
+            "with atomic_path(sys.argv[1]) as t:\n    t.write_bytes(b'half written')\n    print(t, flush=True)\n"
+            "    time.sleep(600)\n")
+    writer = subprocess.Popen([sys.executable, "-c", code, str(out / "items" / "new.npz")],
+                              env=child_env(), stdout=subprocess.PIPE, text=True)
     stale = Path(writer.stdout.readline().strip())
     writer.send_signal(signal.SIGKILL)
     writer.wait(timeout=60)

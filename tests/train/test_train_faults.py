@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+import train_tiny as T
 import yaml
 from click.testing import CliRunner
 from fault_helpers import error_line, no_temporaries, small_disk
 
-import train_tiny as T
 import wavekit
 from wavekit.audio import MelConfig, preprocess_corpus
 from wavekit.cli import cli

@@ -76,8 +76,8 @@ def train(config_path: str, sets: tuple[str, ...], out_dir: str, resume: bool, q
     exp = load_experiment_file(config_path, sets)
     if exp.kind not in KINDS:
         raise ConfigError(f"kind {exp.kind!r} is not an image model; use one of {', '.join(KINDS)}")
+    trainer = build_trainer(exp, out_dir, resume, quiet, main=True)
     with training_errors(out_dir):
-        trainer = build_trainer(exp, out_dir, resume, quiet, main=True)
         metrics = trainer.train(resume=resume)
     shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
     click.echo(f"done at step {trainer.step}: {shown}; checkpoint {trainer.ckpt_dir / 'last.pt'}")

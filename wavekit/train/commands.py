@@ -70,14 +70,19 @@ def prepare_output(out_dir: str | Path) -> list[Path]:
 
 
 def build_trainer(exp: Any, out_dir: str | Path, resume: bool, quiet: bool, main: bool) -> Any:
-    """:func:`prepare_training` after :func:`prepare_output`; a failure leaves no new empty folders."""
+    """:func:`prepare_training` after :func:`prepare_output`; a failure leaves no new empty folders.
+
+    Write failures here (before any training) are one OutputError naming the path.
+    """
     import contextlib
 
+    from wavekit.atomic import output_errors
     from wavekit.train.experiment import prepare_training
 
     created = prepare_output(out_dir) if main else []
     try:
-        trainer = prepare_training(exp, out_dir, resume=resume, progress=not quiet)
+        with output_errors(out_dir):
+            trainer = prepare_training(exp, out_dir, resume=resume, progress=not quiet)
     except BaseException:
         for d in created:
             with contextlib.suppress(OSError):
@@ -133,8 +138,8 @@ def train(config_path: str, sets: tuple[str, ...], out_dir: str, resume: bool, d
     overrides = list(sets) + ([f"train.device={device}"] if device else [])
     exp = load_experiment_file(config_path, overrides)
     main = env_info().is_main
+    trainer = build_trainer(exp, out_dir, resume, quiet, main)
     with training_errors(out_dir):
-        trainer = build_trainer(exp, out_dir, resume, quiet, main)
         _train(trainer, exp, resume, main)
 
 

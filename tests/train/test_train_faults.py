@@ -59,6 +59,15 @@ def test_full_disk_while_training_keeps_saved_checkpoints_and_resume_finishes(tm
         assert f"resumed from {saved[-1]}" in second.output and "done at step 6" in second.output
 
 
+def test_disk_without_room_for_one_checkpoint_fails_before_training(tmp_path: Path) -> None:
+    conf = write_config(tmp_path / "tiny.yaml")
+    with small_disk(tmp_path / "disk", 16) as disk:
+        result = run("train", "--config", conf, "--out", disk.path / "exp", "--quiet")
+        line = error_line(result)
+        assert "not enough space" in line and "a checkpoint" in line and str(disk.path / "exp" / "checkpoints") in line
+        assert "training" not in result.output and not (disk.path / "exp" / "metrics.jsonl").exists()
+
+
 def test_read_only_disk_fails_before_training(tmp_path: Path) -> None:
     conf = write_config(tmp_path / "tiny.yaml")
     with small_disk(tmp_path / "disk", 64) as disk:

@@ -88,10 +88,20 @@ def build_trainer(exp: Any, out_dir: str | Path, resume: bool, quiet: bool, main
             with contextlib.suppress(OSError):
                 d.rmdir()
         raise
+    if main:
+        from wavekit.atomic import check_free_space
+
+        check_free_space(trainer.ckpt_dir, checkpoint_bytes(trainer), "a checkpoint (weights and optimizer state)")
     note = crop_warning(trainer.train_data) if main else None
     if note:
         click.echo(note, err=True)
     return trainer
+
+
+def checkpoint_bytes(trainer: Any) -> int:
+    """About the size of one checkpoint: weights, Adam's two moments, EMA copy, and a little more."""
+    weights = sum(p.numel() * p.element_size() for p in trainer.model.parameters())
+    return (4 + (trainer.ema is not None)) * weights + 32 * 1024
 
 
 def crop_warning(dataset: Any) -> str | None:

@@ -125,4 +125,5 @@ def test_bad_npz_is_refused_before_training(tmp_path: Path, case: str, needle: s
     result = CliRunner().invoke(cli, ["image", "train", "--config", str(conf), "--out", str(out), "--quiet"])
     line = error_line(result)
     assert str(data) in line and needle in line
+    assert "allow_pickle" not in line and "pickle.load" not in line  # never advise the unsafe path
     assert not (out / "checkpoints").exists() or not any((out / "checkpoints").iterdir())

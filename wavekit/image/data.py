@@ -113,7 +113,8 @@ def load_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     except ValueError as e:
         if "Object arrays" in str(e):
             raise DataError(f"{p}: holds pickled Python objects, which wavekit will not load; {how}") from None
-        reason = "neither a zip archive nor a .npy array" if "pickled data" in str(e) else str(e)
+        # numpy falls back to unpickling a file it cannot parse; its advice (allow_pickle) is never passed on
+        reason = "neither a zip archive nor a .npy array" if "pickle" in str(e) else str(e)
         raise DataError(f"{p}: not a readable .npz file ({reason}); {how}") from None
     except (OSError, EOFError, KeyError, zipfile.BadZipFile) as e:
         raise DataError(f"{p}: not a readable .npz file, truncated or corrupt ({type(e).__name__}: {e}); {how}") from None

@@ -147,3 +147,11 @@ def process_error_line(proc: subprocess.CompletedProcess, code: int = 1) -> str:
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("Error:")]
     assert len(errors) == 1, proc.stderr[-3000:]
     return errors[0]
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that Ctrl-C must reach even when pytest itself runs with SIGINT ignored
+    (a background job of a non-interactive shell): restore the default action before exec."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

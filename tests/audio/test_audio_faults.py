@@ -22,6 +22,7 @@ from fault_helpers import (
     _NOBODY,
     child_env,
     children_of,
+    default_sigint,
     error_line,
     no_temporaries,
     process_error_line,
@@ -114,7 +115,8 @@ def test_read_only_output_folder_is_one_error_before_any_work(tmp_path: Path) ->
 def test_ctrl_c_while_workers_start_prints_no_worker_traceback(tmp_path: Path) -> None:
     src = make_corpus(tmp_path / "src", 4)
     proc = subprocess.Popen(wavekit_cmd("preprocess", src, tmp_path / "dump", "-j", "2", "-q"), env=child_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=default_sigint)  # noqa: PLW1509 (only resets one signal)
     try:
         # the pool's workers (and multiprocessing's resource tracker) are spawned: they are starting up now
         wait_for(lambda: len(children_of(proc.pid)) >= 3 or proc.poll() is not None, 300, "preprocess workers")

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from fault_helpers import (
     _NOBODY,
     child_env,
+    default_sigint,
     error_line,
     no_temporaries,
     process_error_line,
@@ -121,7 +122,8 @@ def test_ctrl_c_keeps_finished_files_and_names_skip_existing(tmp_path: Path) -> 
     np.save(mels / "b.npy", rng.standard_normal((8, 8000)).astype(np.float32))  # two million samples: many seconds
     out = tmp_path / "out"
     proc = subprocess.Popen(wavekit_cmd("vocode", "-c", ck, mels, "-o", out, "--slots", "1"), env=child_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=default_sigint)  # noqa: PLW1509 (only resets one signal)
     try:
         wait_for(lambda: (out / "a.wav").exists() or proc.poll() is not None, 300, "the first file")
         os.killpg(proc.pid, signal.SIGINT)

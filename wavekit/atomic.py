@@ -111,9 +111,15 @@ def check_free_space(folder: str | Path, need_bytes: int, what: str) -> None:
         return  # cannot tell; the writes themselves will say
     if need_bytes > free:
         raise OutputError(
-            f"not enough space on the disk holding {folder}: {what} need about {need_bytes / 1e6:.1f} MB, "
-            f"{free / 1e6:.1f} MB are free; free some space or choose an output folder on another disk"
+            f"not enough space on the disk holding {folder}: {what} need about {_size(need_bytes)}, "
+            f"{_size(free)} are free; free some space or choose an output folder on another disk"
         )
+
+
+def _size(n: int) -> str:
+    """``224 KB``, ``1.5 MB``, ``3.0 GB``: two significant figures or so."""
+    unit, scale = next((u, s) for u, s in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)) if n >= s or u == "KB")
+    return f"{n / scale:.0f} {unit}" if n >= 10 * scale else f"{n / scale:.1f} {unit}"
 
 
 def _alive(pid: int) -> bool:

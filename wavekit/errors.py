@@ -72,7 +72,7 @@ def output_error(exc: OSError, path: object = None) -> OutputError | None:
     ``path`` defaults to the file the error names. Disk full, quota, file
     size limit, permission, read-only, not-a-folder and is-a-folder errors map.
     """
-    template = _WRITE_FAULTS.get(exc.errno) if isinstance(exc, OSError) else None
+    template = _WRITE_FAULTS.get(exc.errno) if isinstance(exc, OSError) and exc.errno is not None else None
     if template is None:
         return None
     where = path if path is not None else (exc.filename or "the output")

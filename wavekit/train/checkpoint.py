@@ -74,7 +74,7 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     with atomic_path(path, suffix=".tmp") as tmp, open(tmp, "wb") as f:
         out = _RecordingWriter(f)
         try:
-            torch.save(payload, out)
+            torch.save(payload, out)  # type: ignore[arg-type]  # a file-like object with write/flush
         except RuntimeError:
             if out.error is not None:  # torch reports a failed write as "unexpected pos"
                 raise out.error from None
@@ -88,7 +88,8 @@ class _RecordingWriter:
     """A file wrapper that keeps the OSError of a failed write (torch replaces it with a RuntimeError)."""
 
     def __init__(self, f: Any) -> None:
-        self.f, self.error = f, None
+        self.f = f
+        self.error: OSError | None = None
 
     def write(self, data: Any) -> int:
         try:

@@ -3,17 +3,22 @@
 Each subcommand lives next to the library code it wraps
 (``wavekit/<area>/commands.py``) and is registered here explicitly.
 User errors (:class:`wavekit.errors.WavekitError`) print one clear
-``Error: ...`` line and exit with status 1; Ctrl-C exits with 130 after
-saying that finished work is kept. Neither shows a traceback, in a shell
-or under click's ``CliRunner``.
+``Error: ...`` line and exit with status 1; so does a failed write that no
+command mapped itself (disk full, permission denied, read-only disk, a file
+where a folder should be). Ctrl-C exits with 130 after saying that finished
+work is kept and how to continue (``--resume`` for train, ``--skip-existing``
+for vocode). None of these shows a traceback, in a shell or under click's
+``CliRunner``.
 """
 
 from __future__ import annotations
 
+import errno
+
 import click
 
 from wavekit import __version__
-from wavekit.errors import WavekitError
+from wavekit.errors import WRITE_ONLY_ERRNOS, WavekitError, output_error
 
 
 class WavekitGroup(click.Group):
@@ -24,10 +29,25 @@ class WavekitGroup(click.Group):
             return super().invoke(ctx)
         except WavekitError as e:
             raise click.ClickException(str(e)) from None
+        except OSError as e:  # a file error no command mapped: still one line naming the file
+            err = output_error(e) if e.errno in WRITE_ONLY_ERRNOS else None
+            if err is not None:
+                raise click.ClickException(f"{err}; finished work is kept: rerun the same command afterwards") from None
+            if e.errno in (errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EISDIR) and e.filename:
+                raise click.ClickException(f"{e.strerror}: {e.filename}; check the path and its permissions") from None
+            raise
         except KeyboardInterrupt:
-            click.echo("\ninterrupted: finished work is kept; rerun the same command to continue"
-                       " (add --resume for `wavekit train`)", err=True)
+            click.echo(f"\ninterrupted: finished work is kept; {_RESUME.get(ctx.invoked_subcommand, _RESUME[None])}",
+                       err=True)
             ctx.exit(130)
+
+
+_RESUME = {
+    None: "rerun the same command to continue",
+    "train": "rerun the same command with --resume to continue from the last checkpoint",
+    "image": "rerun the same command (image train: with --resume) to continue",
+    "vocode": "rerun the same command with --skip-existing to vocode only the rest",
+}
 
 
 @click.group(cls=WavekitGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

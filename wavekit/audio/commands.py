@@ -20,6 +20,11 @@ def mel_config_from(config: Path | None, sets: tuple[str, ...]):
     for item in sets:
         if not item.strip().startswith("mel."):
             raise ConfigError(f"--set {item!r}: preprocess only takes mel settings, e.g. --set mel.hop_length=200")
+    if config is not None:
+        try:
+            from_dict(MelConfig, data.get("mel"), prefix="mel")
+        except ConfigError as e:
+            raise ConfigError(f"{config}: {e}") from None
     data = apply_overrides({"mel": data.get("mel") or {}}, sets)
     return from_dict(MelConfig, data["mel"], prefix="mel")
 

@@ -10,6 +10,7 @@ Every problem a user can cause with a file raises
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from wavekit.atomic import atomic_path, write_text_atomic  # noqa: F401 (re-exported)
+from wavekit.atomic import atomic_path, write_bytes_atomic, write_text_atomic  # noqa: F401 (re-exported)
 from wavekit.errors import AudioError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
@@ -64,6 +65,7 @@ def save_wav(path: str | Path, wav: Any, sample_rate: int) -> None:
 
     Samples outside [-1, 1] are clipped. The file appears atomically: it is
     written to a temporary file in the same folder and renamed into place.
+    A failed write raises :class:`wavekit.errors.OutputError` naming ``path``.
     """
     if hasattr(wav, "detach"):  # torch tensor
         wav = wav.detach().to("cpu").float().numpy()
@@ -75,5 +77,8 @@ def save_wav(path: str | Path, wav: Any, sample_rate: int) -> None:
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
         raise ValueError(f"sample_rate must be a positive integer, got {sample_rate!r}")
     arr = np.clip(np.nan_to_num(arr), -1.0, 1.0)
-    with atomic_path(path, suffix=".wav") as tmp:
-        sf.write(str(tmp), arr, int(sample_rate), subtype="PCM_16", format="WAV")
+    # Encode in memory, then write the bytes ourselves: a full disk or a read-only folder is then
+    # a real OSError (an OutputError naming the file), not libsndfile's "System error.".
+    buf = io.BytesIO()
+    sf.write(buf, arr, int(sample_rate), subtype="PCM_16", format="WAV")
+    write_bytes_atomic(path, buf.getvalue(), suffix=".wav")

@@ -20,7 +20,10 @@ Output layout of OUT (other parts of wavekit read exactly this):
   {"min_seconds", "silence_db"}, "train_digest"}``;
 - ``rejects.tsv``: ``path<TAB>reason`` for every file that was not kept.
 
-Every file is written atomically. A rerun skips items whose ``.npz`` exists
+Every file is written atomically. A write failure (disk full, permission,
+read-only disk) stops the run with :class:`~wavekit.errors.OutputError` and
+is never recorded as a reject: a rerun after fixing it finishes the job.
+Temporary files that killed runs left behind are removed. A rerun skips items whose ``.npz`` exists
 and files already listed in ``rejects.tsv`` (delete that file, or a line of
 it, to retry them), so an interrupted run resumes and a finished one does no
 work. A rerun with different mel settings or filters is refused (DataError);
@@ -32,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import signal
 import time
 import zipfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -41,12 +45,18 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from wavekit.atomic import (
+    atomic_path,
+    check_writable_dir,
+    clean_stale_temps,
+    write_text_atomic,
+)
 from wavekit.audio.features import MelConfig, log_mel_spectrogram
-from wavekit.audio.io import atomic_path, load_wav, write_text_atomic
+from wavekit.audio.io import load_wav
 from wavekit.audio.sources import SourceItem, assign_splits, list_sources
 from wavekit.audio.stats import StatsAccumulator
 from wavekit.config import to_dict
-from wavekit.errors import AudioError, DataError
+from wavekit.errors import AudioError, DataError, OutputError
 
 FORMAT_VERSION = 1
 PCM_SCALE = 32768.0
@@ -110,6 +120,8 @@ def process_file(path: Path, out_npz: Path, mel: MelConfig, min_seconds: float, 
         return "ok", (len(pcm), frames)
     except AudioError as e:
         return "reject", _clean(str(e))
+    except OutputError:
+        raise  # the output's fault, not the file's: never a reject
     except Exception as e:  # a bad file must never abort the corpus; keep the reason
         return "reject", _clean(f"failed to process: {type(e).__name__}: {e}")
 
@@ -117,10 +129,13 @@ def process_file(path: Path, out_npz: Path, mel: MelConfig, min_seconds: float, 
 def _worker_init() -> None:
     import signal
 
+    # Ctrl-C is handled by the parent, which lets running items finish. The worker was born with
+    # SIGINT blocked (see _run_tasks), so a Ctrl-C during its start-up is dropped here, silently.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     import torch
 
     torch.set_num_threads(1)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is handled by the parent, which lets running items finish
 
 
 def _worker(args: tuple) -> tuple[str, str, Any]:
@@ -196,7 +211,13 @@ def _run_tasks(tasks: list[tuple], jobs: int, progress: bool) -> Iterator[tuple[
         ctx = multiprocessing.get_context("spawn")  # torch + fork is unsafe
         ex = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init)
         try:
-            futures = [ex.submit(_worker, t) for t in tasks]
+            # Workers inherit the signal mask: with SIGINT blocked while they are started, a Ctrl-C
+            # then reaches only this process (once unblocked) and no worker prints a traceback.
+            old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                futures = [ex.submit(_worker, t) for t in tasks]
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
             for fut in as_completed(futures):
                 yield fut.result()
                 bar.update()
@@ -238,11 +259,12 @@ def preprocess_corpus(
     start = time.perf_counter()
     out = Path(out).expanduser()
     sources = list_sources(src, limit=limit)
-    out.mkdir(parents=True, exist_ok=True)
+    check_writable_dir(out)
+    clean_stale_temps(out)
     meta = {"format": FORMAT_VERSION, "mel": to_dict(mel), "filters": {"min_seconds": float(min_seconds), "silence_db": float(silence_db)}}
     meta = _check_meta(out, meta)
-    items_dir = out / "items"
-    items_dir.mkdir(exist_ok=True)
+    items_dir = check_writable_dir(out / "items")
+    clean_stale_temps(items_dir)
 
     rejects_path = out / "rejects.tsv"
     rejects = _read_rejects(rejects_path)
@@ -262,6 +284,7 @@ def preprocess_corpus(
         for it in todo
     ]
     paths = {it.id: str(it.path) for it in todo}
+    failed = True
     try:
         for item_id, status, info in _run_tasks(tasks, jobs, progress):
             summary.processed += 1
@@ -270,9 +293,19 @@ def preprocess_corpus(
             else:
                 rejects[paths[item_id]] = info
                 summary.new_rejects += 1
+        failed = False
+    except OutputError as e:
+        raise OutputError(
+            f"{e}; {len(kept)} of {len(sources)} items are done and kept: rerun the same command to process the rest"
+        ) from None
     finally:
         if summary.new_rejects:
-            write_text_atomic(rejects_path, "".join(f"{p}\t{r}\n" for p, r in rejects.items()))
+            try:
+                write_text_atomic(rejects_path, "".join(f"{p}\t{r}\n" for p, r in rejects.items()))
+            except OutputError:
+                if not failed:
+                    raise
+                # already failing: the error in flight says more; these files are simply retried next run
     if not rejects_path.exists():
         write_text_atomic(rejects_path, "")
 

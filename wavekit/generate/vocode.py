@@ -18,6 +18,7 @@ speaker: an id ``0..n_speakers-1`` or a name from ``checkpoint["speakers"]``
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,11 +27,18 @@ from typing import Any
 
 import numpy as np
 
+from wavekit.atomic import check_free_space, check_writable_dir, clean_stale_temps
 from wavekit.audio.features import MelConfig, log_mel_spectrogram
 from wavekit.audio.io import AUDIO_SUFFIXES, load_wav, save_wav
 from wavekit.audio.stats import FeatureStats
 from wavekit.config import from_dict
-from wavekit.errors import CheckpointError, ConfigError, FeatureError, WavekitError
+from wavekit.errors import (
+    CheckpointError,
+    ConfigError,
+    FeatureError,
+    OutputError,
+    WavekitError,
+)
 from wavekit.generate.engine import GenerationEngine, Request
 
 MEL_SUFFIX = ".npy"
@@ -137,6 +145,8 @@ def load_mel(path: Path, settings: AudioSettings, cin_channels: int) -> np.ndarr
                 f"{path}: mel has {mel.shape[0]} bands but the checkpoint expects {cin_channels} "
                 f"(shape {mel.shape}, expected ({cin_channels}, frames)); compute it with the checkpoint's mel settings"
             )
+        if mel.shape[1] == 0:
+            raise FeatureError(f"{path}: mel has no frames (shape {mel.shape}); give at least one frame")
         _check_normalised(path, mel, settings.stats)
     elif path.suffix.lower() in AUDIO_SUFFIXES:
         if settings.mel is None or settings.stats is None:
@@ -217,13 +227,20 @@ def vocode_files(
     if not todo:
         return []
     mels = {i: load_mel(files[i], settings, cfg.cin_channels) for i in todo}
-    outdir.mkdir(parents=True, exist_ok=True)
+    check_writable_dir(outdir)  # before any audio is generated: a read-only or misnamed folder fails now
+    clean_stale_temps(outdir)
+    hop = settings.mel.hop_length if settings.mel is not None else math.prod(cfg.upsample_scales or [1])
+    check_free_space(outdir, sum(44 + 2 * hop * m.shape[1] for m in mels.values()), f"the {len(mels)} wav file(s)")
     engine = GenerationEngine(model, slots=slots, device=device)
     for i, mel in mels.items():
         engine.submit(Request(mel=mel, speaker=sid, temperature=temperature, seed=seed + i, key=i))
     written: dict[int, Path] = {}
     for i, wav in engine.run(progress=on_samples):
-        save_wav(targets[i], wav, sample_rate)
+        try:
+            save_wav(targets[i], wav, sample_rate)
+        except OutputError as e:
+            raise OutputError(f"{e}; the {len(written)} file(s) finished so far are kept: "
+                              "rerun with --skip-existing to vocode only the rest") from None
         written[i] = targets[i]
         if on_file is not None:
             on_file(targets[i])

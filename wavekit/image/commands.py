@@ -33,6 +33,25 @@ def _valid_images(model, checkpoint: str):
     return torch.from_numpy(prepare(vx, cfg, native)).long(), dataset_levels(cfg, native), vy
 
 
+def _check_output(output: str) -> None:
+    """Prove the folder of ``output`` writable before any sampling (OutputError otherwise)."""
+    from pathlib import Path
+
+    from wavekit.atomic import check_writable_dir
+
+    check_writable_dir(Path(output).parent)
+
+
+def _check_label(model, label: int | None, checkpoint: str) -> None:
+    if label is None:
+        return
+    if not model.num_classes:
+        raise ConfigError(f"{checkpoint}: this model is not class-conditional (num_classes=0); drop --label")
+    if not 0 <= label < model.num_classes:
+        raise ConfigError(
+            f"--label {label}: {checkpoint} knows classes 0..{model.num_classes - 1}; pass one of those")
+
+
 @click.group("image")
 def image() -> None:
     """PixelRNN, PixelCNN, Gated PixelCNN and PixelCNN++ on images."""
@@ -48,13 +67,18 @@ def image() -> None:
 def train(config_path: str, sets: tuple[str, ...], out_dir: str, resume: bool, quiet: bool) -> None:
     """Train an image model with the shared Trainer; checkpoints go to OUT/checkpoints."""
     from wavekit.image.registry import KINDS
-    from wavekit.train.experiment import load_experiment, prepare_training
+    from wavekit.train.commands import (
+        build_trainer,
+        load_experiment_file,
+        training_errors,
+    )
 
-    exp = load_experiment(config_path, sets)
+    exp = load_experiment_file(config_path, sets)
     if exp.kind not in KINDS:
         raise ConfigError(f"kind {exp.kind!r} is not an image model; use one of {', '.join(KINDS)}")
-    trainer = prepare_training(exp, out_dir, resume=resume, progress=not quiet)
-    metrics = trainer.train(resume=resume)
+    trainer = build_trainer(exp, out_dir, resume, quiet, main=True)
+    with training_errors(out_dir):
+        metrics = trainer.train(resume=resume)
     shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
     click.echo(f"done at step {trainer.step}: {shown}; checkpoint {trainer.ckpt_dir / 'last.pt'}")
 
@@ -62,12 +86,13 @@ def train(config_path: str, sets: tuple[str, ...], out_dir: str, resume: bool, q
 @image.command("sample")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG grid to write.")
-@click.option("-n", "count", default=16, show_default=True, help="Number of images.")
-@click.option("--height", type=int, default=None, help="Default: the training images' height.")
-@click.option("--width", type=int, default=None, help="Default: the training images' width.")
-@click.option("--temperature", default=1.0, show_default=True)
+@click.option("-n", "count", type=click.IntRange(min=1), default=16, show_default=True, help="Number of images.")
+@click.option("--height", type=click.IntRange(min=1), default=None, help="Default: the training images' height.")
+@click.option("--width", type=click.IntRange(min=1), default=None, help="Default: the training images' width.")
+@click.option("--temperature", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Sampling temperature (0 = most likely value).")
 @click.option("--seed", default=0, show_default=True)
-@click.option("--label", type=int, default=None, help="Class id (class-conditional models).")
+@click.option("--label", type=int, default=None, help="Class id 0..num_classes-1 (class-conditional models).")
 @click.option("--naive", is_flag=True, help="Recompute the whole network per sub-pixel (no row cache).")
 def sample(checkpoint, output, count, height, width, temperature, seed, label, naive) -> None:
     """Sample a grid of images from CHECKPOINT."""
@@ -75,7 +100,9 @@ def sample(checkpoint, output, count, height, width, temperature, seed, label, n
 
     from wavekit.image.plots import save_grid
 
+    _check_output(output)
     model = _load(checkpoint)
+    _check_label(model, label, checkpoint)
     info = (getattr(model, "checkpoint_extra", None) or {}).get("image", {})
     height, width = height or info.get("height"), width or info.get("width")
     if not height or not width:
@@ -88,9 +115,11 @@ def sample(checkpoint, output, count, height, width, temperature, seed, label, n
 @image.command("complete")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG to write.")
-@click.option("-n", "count", default=8, show_default=True, help="Held-out images to complete.")
-@click.option("--keep-rows", type=int, default=None, help="Rows kept from the top (default: half).")
-@click.option("--samples", default=3, show_default=True, help="Completions per image.")
+@click.option("-n", "count", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Held-out images to complete.")
+@click.option("--keep-rows", type=click.IntRange(min=0), default=None,
+              help="Rows kept from the top, less than the image height (default: half).")
+@click.option("--samples", type=click.IntRange(min=1), default=3, show_default=True, help="Completions per image.")
 @click.option("--seed", default=0, show_default=True)
 def complete(checkpoint, output, count, keep_rows, samples, seed) -> None:
     """Complete the bottom of held-out images: rows are originals, then completions."""
@@ -98,11 +127,16 @@ def complete(checkpoint, output, count, keep_rows, samples, seed) -> None:
 
     from wavekit.image.plots import save_grid
 
+    _check_output(output)
     model = _load(checkpoint)
     vx, _, vy = _valid_images(model, checkpoint)
     x = vx[:count]
     y = torch.from_numpy(vy[:count]).long() if model.num_classes and vy is not None else None
     keep = x.shape[2] // 2 if keep_rows is None else keep_rows
+    if keep >= x.shape[2]:
+        raise click.BadParameter(
+            f"{keep} keeps every row of these {x.shape[2]}-row images, leaving nothing to complete; "
+            f"use 0..{x.shape[2] - 1}", param_hint="--keep-rows")
     known = torch.zeros(x.shape[0], 1, *x.shape[2:], dtype=torch.bool)
     known[:, :, :keep] = True
     rows = [x] + [model.complete(x, known, seed=seed + k, y=y, progress=True) for k in range(samples)]

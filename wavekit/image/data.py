@@ -19,6 +19,7 @@ import pickle
 import struct
 import tarfile
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -99,16 +100,39 @@ def load_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     p = Path(path)
     if not p.is_file():
         raise DataError(f"{p}: file not found")
-    with np.load(p) as z:
-        if "x" not in z:
-            raise DataError(f"{p}: needs an array named 'x' (found {', '.join(z.files)})")
-        x, y = z["x"], (z["y"] if "y" in z else None)
+    how = "save it with numpy.savez(path, x=images, y=labels) (integer pixels 0..255, integer labels)"
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            if not isinstance(z, np.lib.npyio.NpzFile):
+                raise DataError(f"{p}: not an .npz archive (a single array); {how}")
+            if "x" not in z:
+                raise DataError(f"{p}: needs an array named 'x' (found {', '.join(z.files) or 'none'}); {how}")
+            x, y = z["x"], (z["y"] if "y" in z else None)
+    except DataError:
+        raise
+    except ValueError as e:
+        if "Object arrays" in str(e):
+            raise DataError(f"{p}: holds pickled Python objects, which wavekit will not load; {how}") from None
+        # numpy falls back to unpickling a file it cannot parse; its advice (allow_pickle) is never passed on
+        reason = "neither a zip archive nor a .npy array" if "pickle" in str(e) else str(e)
+        raise DataError(f"{p}: not a readable .npz file ({reason}); {how}") from None
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile) as e:
+        raise DataError(f"{p}: not a readable .npz file, truncated or corrupt ({type(e).__name__}: {e}); {how}") from None
     if x.ndim == 3:
         x = x[:, None]
     elif x.ndim == 4 and x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):
         x = x.transpose(0, 3, 1, 2)
-    if x.ndim != 4 or np.issubdtype(x.dtype, np.floating):
-        raise DataError(f"{p}: 'x' must be integer images (N, C, H, W), got {x.dtype} {x.shape}")
+    if x.ndim != 4 or not (np.issubdtype(x.dtype, np.integer) or x.dtype == np.bool_) or x.shape[1] not in (1, 3):
+        raise DataError(f"{p}: 'x' must be integer images (N, C, H, W) with 1 or 3 channels, got {x.dtype} {x.shape}; {how}")
+    if x.shape[0] < 2 or x.shape[2] < 1 or x.shape[3] < 1:
+        raise DataError(f"{p}: 'x' holds {x.shape[0]} images of {x.shape[2]}x{x.shape[3]}; "
+                        "training needs at least 2 (one is held out)")
+    lo, hi = int(x.min()), int(x.max())
+    if lo < 0 or hi > 255:
+        raise DataError(f"{p}: pixel values must be 0..255, found {lo}..{hi}; shift or rescale the images")
+    if y is not None and (y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer) or int(y.min()) < 0):
+        raise DataError(f"{p}: 'y' must be {x.shape[0]} integer labels >= 0 (one per image), "
+                        f"got {y.dtype} {y.shape}; {how}")
     return x.astype(np.int64), (None if y is None else y.astype(np.int64))
 
 

@@ -20,8 +20,10 @@ from ``kind`` and ``config`` alone, no YAML needed.
 from __future__ import annotations
 
 import os
+import pickle
 import random
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -70,10 +72,58 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     _check_plain(payload, "")
     payload = {"format": FORMAT, "version": VERSION, **payload}
     with atomic_path(path, suffix=".tmp") as tmp, open(tmp, "wb") as f:
-        torch.save(payload, f)
+        out = _RecordingWriter(f)
+        try:
+            torch.save(payload, out)  # type: ignore[arg-type]  # a file-like object with write/flush
+        except RuntimeError:
+            if out.error is not None:  # torch reports a failed write as "unexpected pos"
+                raise out.error from None
+            raise
         f.flush()
         os.fsync(f.fileno())
     return path
+
+
+class _RecordingWriter:
+    """A file wrapper that keeps the OSError of a failed write (torch replaces it with a RuntimeError)."""
+
+    def __init__(self, f: Any) -> None:
+        self.f = f
+        self.error: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self.f.write(data)
+        except OSError as e:
+            self.error = e
+            raise
+
+    def flush(self) -> None:
+        self.f.flush()
+
+
+def _holds_code(path: Path, message: str) -> bool:
+    """Whether a file torch's safe loader refused asks for Python objects (code) rather than being broken.
+
+    The safe loader names the global it refused; for a plain pickle it may stop
+    earlier, so its opcodes are scanned (without running anything) for imports.
+    """
+    if "GLOBAL" in message:
+        return True
+    import pickletools
+    import zipfile
+
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                names = [n for n in zf.namelist() if n.endswith("data.pkl")]
+                data = zf.read(names[0]) if names else b""
+        else:
+            data = path.read_bytes()
+        ops = {op.name for op, _, _ in pickletools.genops(data)}
+    except Exception:  # noqa: BLE001 - whatever the scan trips over, the file is not a pickle: corrupt
+        return False
+    return bool(ops & {"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX", "BUILD"})
 
 
 def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:
@@ -83,9 +133,19 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, An
         hint = " (it is a folder: pass a .pt file such as checkpoints/last.pt)" if path.is_dir() else ""
         raise CheckpointError(f"checkpoint not found: {path}{hint}")
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")  # plain pickles: refused below
+            ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # torch raises RuntimeError/EOFError/UnpicklingError/... for broken files
+        if isinstance(e, pickle.UnpicklingError) and _holds_code(path, str(e)):
+            raise CheckpointError(
+                f"{path} holds code or Python objects that wavekit will not load (opening it could run "
+                "that code); only plain tensors and data are loaded. Use a checkpoint written by "
+                "`wavekit train` from a source you trust"
+            ) from None
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if "weights_only" in reason or "Weights only" in reason:
+            reason = type(e).__name__  # torch's advice here is to disable the safety: never pass it on
         raise CheckpointError(
             f"checkpoint {path} is truncated or corrupt ({reason[:200]}); delete it and use an earlier "
             "checkpoint (checkpoints/step-*.pt) or retrain"

@@ -1,11 +1,127 @@
-"""``wavekit train`` and ``wavekit info``: thin click wrappers over :mod:`wavekit.train`."""
+"""``wavekit train`` and ``wavekit info``: thin click wrappers over :mod:`wavekit.train`.
+
+Also the checks every training command (``train``, ``image train``) makes
+before the expensive part: the config file is read naming itself in every
+error (recipe configs' ``recipe:`` and ``mel:`` sections are skipped), the
+output folder is proved writable, and after the data is built, a crop longer
+than every item is pointed out.
+"""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import click
 import yaml
+
+from wavekit.errors import ConfigError
+
+# Sections of a recipe config (recipes/common/conf.py) that are not the trainer's.
+RECIPE_SECTIONS = {"recipe": "the recipe's run.sh", "mel": "`wavekit preprocess --config`"}
+
+
+def load_experiment_file(path: str | Path, sets: tuple[str, ...] | list[str] = ()) -> Any:
+    """The experiment in YAML file ``path`` with ``--set`` overrides; every config error names the file.
+
+    A recipe config's ``recipe:`` and ``mel:`` sections are dropped with one
+    line on stderr; a further experiment in it (a mapping with its own
+    ``kind``, e.g. ``tts:``) is refused saying how to train it.
+    """
+    from wavekit.config import apply_overrides, load_yaml
+    from wavekit.train.experiment import SECTIONS, experiment_from_dict
+
+    data = load_yaml(path)
+    skipped = [k for k in RECIPE_SECTIONS if k in data]
+    if skipped and "kind" in data:
+        readers = ", ".join(f"{k}: by {RECIPE_SECTIONS[k]}" for k in skipped)
+        click.echo(f"{path}: ignoring the {', '.join(k + ':' for k in skipped)} section(s) (read {readers})", err=True)
+        data = {k: v for k, v in data.items() if k not in RECIPE_SECTIONS}
+    for key, value in data.items():
+        if key not in SECTIONS and isinstance(value, dict) and "kind" in value:
+            raise ConfigError(
+                f"{path}: {key}: is a second experiment; write it to its own file with "
+                f"`python recipes/common/conf.py experiment {path} OUT.yaml --section {key}` and train that"
+            )
+    try:
+        return experiment_from_dict(apply_overrides(data, sets))
+    except ConfigError as e:
+        try:
+            experiment_from_dict(data)
+        except ConfigError as alone:
+            if str(alone) == str(e):
+                raise ConfigError(f"{path}: {e}") from None
+        raise ConfigError(f"{e} (after --set {' '.join(sets)})" if sets else f"{path}: {e}") from None
+
+
+def prepare_output(out_dir: str | Path) -> list[Path]:
+    """Prove ``out_dir`` and its ``checkpoints/`` writable (OutputError otherwise); clean dead runs' temporaries.
+
+    Returns the folders this call created (so a failure before training can remove them again).
+    """
+    from wavekit.atomic import check_writable_dir, clean_stale_temps
+
+    out = Path(out_dir)
+    created = [d for d in (out / "checkpoints", out) if not d.exists()]
+    for folder in (check_writable_dir(out), check_writable_dir(out / "checkpoints")):
+        clean_stale_temps(folder)
+    return created
+
+
+def build_trainer(exp: Any, out_dir: str | Path, resume: bool, quiet: bool, main: bool) -> Any:
+    """:func:`prepare_training` after :func:`prepare_output`; a failure leaves no new empty folders.
+
+    Write failures here (before any training) are one OutputError naming the path.
+    """
+    import contextlib
+
+    from wavekit.atomic import output_errors
+    from wavekit.train.experiment import prepare_training
+
+    created = prepare_output(out_dir) if main else []
+    try:
+        with output_errors(out_dir):
+            trainer = prepare_training(exp, out_dir, resume=resume, progress=not quiet)
+    except BaseException:
+        for d in created:
+            with contextlib.suppress(OSError):
+                d.rmdir()
+        raise
+    if main:
+        from wavekit.atomic import check_free_space
+
+        check_free_space(trainer.ckpt_dir, checkpoint_bytes(trainer), "a checkpoint (weights and optimizer state)")
+    note = crop_warning(trainer.train_data) if main else None
+    if note:
+        click.echo(note, err=True)
+    return trainer
+
+
+def checkpoint_bytes(trainer: Any) -> int:
+    """About the size of one checkpoint: weights, Adam's two moments, EMA copy, and a little more."""
+    weights = sum(p.numel() * p.element_size() for p in trainer.model.parameters())
+    return (4 + (trainer.ema is not None)) * weights + 32 * 1024
+
+
+def crop_warning(dataset: Any) -> str | None:
+    """A warning when the dataset's random crop is longer than every item it crops (all padding then)."""
+    crop = getattr(dataset, "crop_samples", None)
+    rows = getattr(dataset, "rows", None)
+    if not crop or not rows or not all(isinstance(r, dict) and "samples" in r for r in rows):
+        return None
+    longest = max(int(r["samples"]) for r in rows)
+    if crop <= longest:
+        return None
+    return (f"warning: data.crop_samples={crop} is longer than every training item (the longest has {longest} "
+            f"samples), so every crop ends in padding (silence); lower data.crop_samples to at most {longest}")
+
+
+def training_errors(out_dir: str | Path) -> Any:
+    """Write failures while training: one OutputError saying that the last checkpoint is kept."""
+    from wavekit.atomic import output_errors
+
+    return output_errors(out_dir, "the checkpoints saved so far are kept: fix this, then rerun with --resume")
 
 
 @click.command("train")
@@ -28,12 +144,16 @@ def train(config_path: str, sets: tuple[str, ...], out_dir: str, resume: bool, d
     process). Ctrl-C saves a checkpoint; rerun with --resume to continue.
     """
     from wavekit.train.distributed import env_info
-    from wavekit.train.experiment import load_experiment, prepare_training
 
     overrides = list(sets) + ([f"train.device={device}"] if device else [])
-    exp = load_experiment(config_path, overrides)
-    trainer = prepare_training(exp, out_dir, resume=resume, progress=not quiet)
+    exp = load_experiment_file(config_path, overrides)
     main = env_info().is_main
+    trainer = build_trainer(exp, out_dir, resume, quiet, main)
+    with training_errors(out_dir):
+        _train(trainer, exp, resume, main)
+
+
+def _train(trainer: Any, exp: Any, resume: bool, main: bool) -> None:
     if main:
         t = exp.train
         world = trainer.info.world_size

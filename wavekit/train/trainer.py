@@ -361,7 +361,7 @@ class Trainer:
         path = ckpt_io.latest_checkpoint(self.ckpt_dir)
         if path is None:
             if self.info.is_main:
-                tqdm.write(f"no checkpoint in {self.ckpt_dir}; starting from scratch")
+                tqdm.write(f"--resume: no checkpoint in {self.ckpt_dir}; starting from scratch (is --out right?)")
             ckpt_io.seed_everything(self.cfg.seed + 1009 * self.info.rank)
             return
         ckpt = ckpt_io.load_checkpoint(path, map_location=self.device)

@@ -96,6 +96,17 @@ def normalize_text(text: str) -> str:
     ``normalize_text("Dr. Smith paid $5 on 3 May")`` ==
     ``"doctor smith paid five dollars on the third of may"``.
     """
+    text = _spell_out(text)
+    text = re.sub(r"[^a-z' ,.?!]", " ", text)  # anything else cannot be spoken
+    text = re.sub(r"\s+([,.?!])", r"\1", text)
+    text = re.sub(r"([,.?!])[,.?!]+", r"\1", text)  # "?!" -> "?", ",." -> ","
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"^[,.?!\s]+", "", text)
+    return text
+
+
+def _spell_out(text: str) -> str:
+    """:func:`normalize_text` up to the point where what cannot be spoken is dropped."""
     text = unicodedata.normalize("NFKC", text)
     for k, v in _PUNCT_MAP.items():
         text = text.replace(k, v)
@@ -111,12 +122,28 @@ def normalize_text(text: str) -> str:
     text = re.sub(r"\.{2,}", ".", text)
     text = re.sub(r"(?<=\w)-(?=\w)", " ", text)  # well-known -> well known
     text = re.sub(r"(?<!\w)'|'(?!\w)", " ", text)  # quotes, not apostrophes
-    text = re.sub(r"[^a-z' ,.?!]", " ", text)  # anything else cannot be spoken
-    text = re.sub(r"\s+([,.?!])", r"\1", text)
-    text = re.sub(r"([,.?!])[,.?!]+", r"\1", text)  # "?!" -> "?", ",." -> ","
-    text = re.sub(r"\s+", " ", text).strip()
-    text = re.sub(r"^[,.?!\s]+", "", text)
     return text
+
+
+def dropped_characters(text: str) -> list[str]:
+    """The characters of ``text`` that :func:`normalize_text` drops unspoken, in order of appearance.
+
+    Letters of other scripts, emoji and symbols count; punctuation (brackets,
+    quotes, ``#``) does not, since leaving it out changes nothing a listener hears.
+    ``dropped_characters("tea \u2615 or \u0447\u0430\u0439")`` == ``["\u2615", "\u0447", "\u0430", "\u0439"]``.
+    """
+    gone = {
+        c for c in _spell_out(text)
+        if not re.match(r"[a-z' ,.?!\s]", c) and not (c.isascii() and not c.isalnum())
+        and not unicodedata.category(c).startswith(("P", "M"))
+    }
+    if not gone:
+        return []
+    out: dict[str, None] = {}
+    for c in unicodedata.normalize("NFKC", text):
+        if any(d in gone for d in _strip_accents(c).lower()):
+            out.setdefault(c)
+    return list(out)
 
 
 # --- phonemes --------------------------------------------------------------------
@@ -212,8 +239,14 @@ class SymbolTable:
         if not isinstance(text, str) or not text.strip():
             raise TextError("empty text: give at least one word to speak")
         norm = normalize_text(text)
+        dropped = dropped_characters(text)
+        shown = " ".join(dropped[:20]) + (" ..." if len(dropped) > 20 else "")
         if not re.search(r"[a-z]", norm):
-            raise TextError(f"no speakable words in {text[:60]!r} (only unknown symbols or punctuation)")
+            raise TextError(f"no speakable words in {text[:60]!r} (only unknown symbols or punctuation"
+                            + (f"; cannot read: {shown}" if dropped else "") + ")")
+        if dropped:
+            warnings.warn(f"cannot read {shown} in {text[:60]!r} (the front end reads English letters, digits "
+                          "and punctuation): dropped them", stacklevel=2)
         if self.mode == "phonemes":
             if not espeak_available():
                 raise TextError(

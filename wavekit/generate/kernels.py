@@ -36,6 +36,13 @@ L layers, K kernel taps, B slots, C chunk length):
   (the engine projects the next chunk into the other buffer meanwhile), ``noise`` (B, C, 3)
   uniforms in (0, 1), ``wave_out`` (B, C);
   ``t_local`` (B,) is each slot's index into its chunk.
+
+Source-filter mode (:mod:`wavekit.wavenet.source_filter`), two grouped arguments:
+``sf_weights = (embed (3, Q, R), coef (1,))`` (empty ``embed`` = plain mode) and
+``sf_state = (hist (B, order), last (B, 2), lpc (B, C, order))``: s'_{t-1-k} newest
+first, ``[s_{t-1}, p_t]``, and the predictor of every chunk row. ``x_prev`` then holds
+the previous waveform sample; :func:`_sf_input` builds the input from it and
+:func:`_sf_output` turns the drawn excitation class into the next sample.
 """
 
 from __future__ import annotations
@@ -197,6 +204,59 @@ def _gate_rows(acc, z, c, fast):
                 zb[k] = g if a >= 0 else -g
 
 
+@njit(cache=True, error_model="numpy")
+def _mulaw_position(x, n_classes):
+    """Continuous mu-law position of x on 0 .. n_classes - 1 (``source_filter.mulaw_position``)."""
+    mu = n_classes - 1.0
+    x = min(max(x, -1.0), 1.0)
+    y = math.log1p(mu * abs(x)) / math.log1p(mu)
+    if x < 0.0:
+        y = -y
+    return (y + 1.0) * (0.5 * mu)
+
+
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def _sf_embed_add(table, x, h, b, first):
+    """h[b] (+)= the piecewise-linear embedding of x in table (Q, R) (``source_filter.interpolated_embedding``)."""
+    n_q = table.shape[0]
+    u = _mulaw_position(x, n_q)
+    k = min(int(u), n_q - 2)  # u >= 0: truncation is the floor
+    f = u - k
+    g = 1.0 - f
+    for r in range(h.shape[1]):
+        v = table[k, r] * g + table[k + 1, r] * f
+        h[b, r] = v if first else h[b, r] + v
+
+
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def _sf_input(b, x_prev, sf_weights, sf_state, t, h):
+    """Slot b's network input h[b] at chunk row t from s_{t-1} = x_prev[b]; keeps p_t in last[b, 1]."""
+    embed, coef = sf_weights[0], sf_weights[1][0]
+    hist, last, lpc = sf_state[0], sf_state[1], sf_state[2]
+    order = hist.shape[1]
+    sp = x_prev[b] - coef * last[b, 0]
+    e_prev = sp - last[b, 1]
+    for k in range(order - 1, 0, -1):
+        hist[b, k] = hist[b, k - 1]
+    hist[b, 0] = sp
+    p = 0.0
+    for k in range(order):
+        p = p + lpc[b, t, k] * hist[b, k]
+    p = -p
+    last[b, 0] = x_prev[b]
+    last[b, 1] = p
+    _sf_embed_add(embed[0], sp, h, b, True)
+    _sf_embed_add(embed[1], p, h, b, False)
+    _sf_embed_add(embed[2], e_prev, h, b, False)
+
+
+@njit(cache=True, error_model="numpy")
+def _sf_output(b, e, sf_weights, sf_state):
+    """The sample s_t = clip(p_t + e + coef * s_{t-1}, -1, 1) of slot b for the drawn excitation e."""
+    coef, last = sf_weights[1][0], sf_state[1]
+    return min(max(last[b, 1] + e + coef * last[b, 0], -1.0), 1.0)
+
+
 # Largest past-tap block: 8 steps cut the weights streamed per sample of the default vocoder
 # by a third; larger blocks gain little (few layers have dilations >= 16) and grow ``past``.
 PAST_BLOCK_MAX = 8
@@ -221,6 +281,7 @@ def _run_block(
     embed, w_in, b_in, dilations, qoff, past_block, past_off, w_conv, w_skip, b_skip, w_res, b_res,
     w_post1, b_post1, w_post2, b_post2, decode_table, tanh_coefs, fast_gate,
     queues, past, x_prev, cls_prev, cond, cond_buf, noise, t_local, temperature, wave_out, params_out, teacher,
+    sf_weights, sf_state,
 ):
     """Run ``n_steps`` samples for the slots of these (already sliced) state arrays."""
     h_dtype = queues.dtype
@@ -251,8 +312,13 @@ def _run_block(
     sqrt_half, scale, zero, one, two = consts[0], consts[1], consts[2], consts[3], consts[4]
     keep_params = params_out.shape[0] > 0
     forced = teacher.shape[0] > 0
+    source_filter = sf_weights[0].shape[0] > 0
     for step in range(n_steps):
         for b in range(n_slots):
+            skip[b] = b_skip
+            if source_filter:
+                _sf_input(b, x_prev, sf_weights, sf_state, t_local[b] + step, h)
+                continue
             # input projection: a row of the embedding for mu-law classes, else a scaled scalar.
             # Rows of shared arrays are copied element by element, not through views: a view
             # updates its parent's reference count, which the threads would fight over.
@@ -264,7 +330,6 @@ def _run_block(
                 consts[0] = x_prev[b]
                 for r in range(n_res):
                     h[b, r] = w_in[r] * consts[0] + b_in[r]
-            skip[b] = b_skip
         for layer in range(n_layers):
             d = dilations[layer]
             qlen = (n_taps - 1) * d
@@ -326,7 +391,10 @@ def _run_block(
                     params_out[b, t, p] = par[b, p]
             v = sample_column(col, out_kind, n_classes, mixtures, log_scale_min, temperature[b],
                               noise[b, t, 0], noise[b, t, 1], noise[b, t, 2], ex, fast_gate)
-            if out_kind == OUT_MULAW:
+            if source_filter:
+                x_prev[b] = _sf_output(b, decode_table[int(v)], sf_weights, sf_state)
+                wave_out[b, t] = x_prev[b]
+            elif out_kind == OUT_MULAW:
                 c = int(v)
                 wave_out[b, t] = decode_table[c]
                 cls_prev[b] = c
@@ -336,7 +404,7 @@ def _run_block(
                 x_prev[b] = v
             if forced:
                 x_prev[b] = teacher[b, t]
-                if out_kind == OUT_MULAW:
+                if out_kind == OUT_MULAW and not source_filter:
                     cls_prev[b] = int(teacher[b, t])
         pos += 1
     past[:] = past_c
@@ -349,7 +417,7 @@ def run_steps(
     embed, w_in, b_in, dilations, qoff, past_block, past_off, w_conv, w_skip, b_skip, w_res, b_res,
     w_post1, b_post1, w_post2, b_post2, decode_table, tanh_coefs, fast_gate,
     queues, past, x_prev, cls_prev, cond, cond_buf, noise, t_local, temperature, wave_out, params_out, teacher,
-    n_blocks,
+    n_blocks, sf_weights, sf_state,
 ):
     """Advance every slot by ``n_steps`` samples; returns the new global step counter.
 
@@ -359,6 +427,7 @@ def run_steps(
     place. ``params_out`` (B, C, P) receives the distribution parameters of
     every step when non-empty. ``teacher`` (B, C) non-empty: feed these values
     (mu-law: class indices) instead of the samples (teacher forcing, for tests).
+    ``sf_weights`` / ``sf_state``: the source-filter mode's values (module docstring).
     """
     n_slots = x_prev.shape[0]
     n_blocks = max(1, min(n_blocks, n_slots))
@@ -369,11 +438,13 @@ def run_steps(
         if b0 < b1:
             pk = params_out[b0:b1] if params_out.shape[0] > 0 else params_out
             te = teacher[b0:b1] if teacher.shape[0] > 0 else teacher
+            sf_st = (sf_state[0][b0:b1], sf_state[1][b0:b1], sf_state[2][b0:b1])
             _run_block(
                 n_steps, pos, out_kind, n_classes, mixtures, log_scale_min, skip_scale,
                 embed, w_in, b_in, dilations, qoff, past_block, past_off, w_conv, w_skip, b_skip, w_res, b_res,
                 w_post1, b_post1, w_post2, b_post2, decode_table, tanh_coefs, fast_gate,
                 queues[:, b0:b1], past[:, b0:b1], x_prev[b0:b1], cls_prev[b0:b1], cond[:, b0:b1], cond_buf[b0:b1],
                 noise[b0:b1], t_local[b0:b1], temperature[b0:b1], wave_out[b0:b1], pk, te,
+                sf_weights, sf_st,
             )
     return pos + n_steps

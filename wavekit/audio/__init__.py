@@ -1,4 +1,4 @@
-"""Audio front end: file I/O, mu-law, log-mel features and statistics, preprocessing, datasets.
+"""Audio front end: file I/O, mu-law, log-mel features and statistics, linear prediction, preprocessing, datasets.
 
 See :mod:`wavekit.audio.features` for the exact mel definition and
 :mod:`wavekit.audio.preprocess` for the on-disk layout of a preprocessed corpus.
@@ -7,6 +7,16 @@ See :mod:`wavekit.audio.features` for the exact mel definition and
 from wavekit.audio.datasets import AudioDataset, Corpus, collate_audio, load_corpus
 from wavekit.audio.features import MelConfig, log_mel_spectrogram, mel_filter_bank
 from wavekit.audio.io import load_wav, save_wav
+from wavekit.audio.lpc import (
+    LPCConfig,
+    deemphasis,
+    levinson_durbin,
+    lpc_envelope_db,
+    lpc_from_mel,
+    lpc_from_waveform,
+    mel_to_linear,
+    preemphasis,
+)
 from wavekit.audio.mulaw import mulaw_decode, mulaw_encode
 from wavekit.audio.preprocess import PreprocessSummary, preprocess_corpus
 from wavekit.audio.stats import FeatureStats
@@ -15,15 +25,23 @@ __all__ = [
     "AudioDataset",
     "Corpus",
     "FeatureStats",
+    "LPCConfig",
     "MelConfig",
     "PreprocessSummary",
     "collate_audio",
+    "deemphasis",
+    "levinson_durbin",
     "load_corpus",
     "load_wav",
     "log_mel_spectrogram",
+    "lpc_envelope_db",
+    "lpc_from_mel",
+    "lpc_from_waveform",
     "mel_filter_bank",
+    "mel_to_linear",
     "mulaw_decode",
     "mulaw_encode",
+    "preemphasis",
     "preprocess_corpus",
     "save_wav",
 ]

@@ -88,7 +88,7 @@ class FusedWaveNet:
         self.cond_w = None if inc.cond_w is None else _np(inc.cond_w.t(), dt)  # (cin + gin, L * G)
         self.tanh_coefs = kernels.tanh_coefficients(dt)  # float32: the vectorised rational tanh
         q = cfg.quantization_channels
-        self.decode_table = mulaw_decode(np.arange(q), q).astype(dt) if cfg.output == "mulaw" else np.zeros(1, dt)
+        self.decode_table = mulaw_decode(np.arange(q), q, dtype=dt) if cfg.output == "mulaw" else np.zeros(1, dt)
         self.silence_class = int(mulaw_encode(np.zeros(1), q)[0]) if cfg.output == "mulaw" else 0
         # source-filter mode (kernels module docstring); empty arrays in the plain mode
         self.lpc_order = cfg.lpc.order if cfg.source_filter else 0

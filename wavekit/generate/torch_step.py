@@ -65,7 +65,7 @@ class TorchSlots:
         self.lpc = torch.zeros(slots, chunk, cfg.lpc.order, dtype=tdt, device=device) if self.sf else None
         q = cfg.quantization_channels
         # the numba backend's table, so both backends write the same values
-        self.decode = torch.from_numpy(mulaw_decode(np.arange(q), q).astype(self.dtype)).to(device)
+        self.decode = torch.from_numpy(mulaw_decode(np.arange(q), q, dtype=self.dtype)).to(device)
         self.graph: torch.cuda.CUDAGraph | None = None
         if graphs:
             self._capture()

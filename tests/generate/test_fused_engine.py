@@ -18,8 +18,8 @@ from wavekit.wavenet.model import WaveNet
 def tiny(output: str = "mulaw", kernel_size: int = 2, cin: int = 5, gin: int = 3, excitation: str = "none") -> WaveNet:
     """A tiny vocoder; excitation="lpc" is the source-filter mode (LPC of order 5 from the 5-band mel)."""
     torch.manual_seed(0)
-    sf = dict(lpc=LPCConfig(order=5), lpc_mel=MelConfig(n_mels=cin, hop_length=4, n_fft=32, win_length=32, fmin=0.0,
-                                                         fmax=8000.0)) if excitation == "lpc" else {}
+    mel = MelConfig(n_mels=cin, hop_length=4, n_fft=32, win_length=32, fmin=0.0, fmax=8000.0) if cin else None
+    sf = {"lpc": LPCConfig(order=5), "lpc_mel": mel} if excitation == "lpc" else {}
     cfg = WaveNetConfig(
         layers=4, stacks=2, residual_channels=8, gate_channels=12, skip_channels=10, kernel_size=kernel_size,
         output=output, mixtures=3, cin_channels=cin, gin_channels=gin, n_speakers=2 if gin else 0,

@@ -19,8 +19,8 @@ from wavekit.wavenet.model import WaveNet
 def tiny(output: str = "mulaw", dtype: torch.dtype = torch.float64, excitation: str = "none") -> WaveNet:
     """A tiny vocoder; excitation="lpc" is the source-filter mode (LPC of order 5 from the 5-band mel)."""
     torch.manual_seed(0)
-    sf = dict(lpc=LPCConfig(order=5), lpc_mel=MelConfig(n_mels=5, hop_length=4, n_fft=32, win_length=32, fmin=0.0,
-                                                         fmax=8000.0)) if excitation == "lpc" else {}
+    mel = MelConfig(n_mels=5, hop_length=4, n_fft=32, win_length=32, fmin=0.0, fmax=8000.0)
+    sf = {"lpc": LPCConfig(order=5), "lpc_mel": mel} if excitation == "lpc" else {}
     cfg = WaveNetConfig(
         layers=4, stacks=2, residual_channels=8, gate_channels=12, skip_channels=10, kernel_size=3,
         output=output, mixtures=3, cin_channels=5, gin_channels=3, n_speakers=2, upsample_scales=(2, 2), dropout=0.0,

@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from wavenet_helpers import HOP, case_kwargs, inputs, quiet_excitation, teacher_forced_steps, tiny_model
+from wavenet_helpers import (
+    HOP,
+    case_kwargs,
+    inputs,
+    quiet_excitation,
+    teacher_forced_steps,
+    tiny_model,
+)
 
 from wavekit.core.conv import has_weight_norm
 from wavekit.generate.draw import KINDS, draw

@@ -8,10 +8,12 @@ import pytest
 import torch
 from wavenet_helpers import HOP, SF_ORDER, case_kwargs, inputs, tiny_config, tiny_model
 
+import wavekit
 from wavekit.audio.mulaw import mulaw_encode
 from wavekit.config import from_dict, to_dict
 from wavekit.errors import ConfigError
 from wavekit.registry import get_model
+from wavekit.train.checkpoint import save_checkpoint
 from wavekit.wavenet import UpsampleNetwork, WaveNet, WaveNetConfig
 
 F64 = torch.float64
@@ -147,9 +149,9 @@ def test_upsample_scales_must_multiply_to_the_hop():
 @pytest.mark.parametrize(
     "bad",
     [dict(layers=10, stacks=3), dict(gate_channels=7), dict(output="wav"), dict(gin_channels=4),
-     dict(dropout=1.0), dict(quantization_channels=1), dict(residual_channels=0), dict(excitation="celp"),
-     dict(excitation="lpc", output="mol"), dict(excitation="lpc", cin_channels=0),
-     dict(excitation="lpc", cin_channels=40)],  # lpc_mel (80 bands) must describe c
+     dict(dropout=1.0), dict(quantization_channels=1), dict(residual_channels=0), {"excitation": "celp"},
+     {"excitation": "lpc", "output": "mol"}, {"excitation": "lpc", "cin_channels": 0},
+     {"excitation": "lpc", "cin_channels": 40}],  # lpc_mel (80 bands) must describe c
 )
 def test_config_validation(bad):
     with pytest.raises(ValueError):
@@ -220,3 +222,18 @@ def test_source_filter_signals_are_the_linear_prediction_of_the_preemphasised_wa
         assert abs(float(sp[0, t]) - spt) < 1e-12 and abs(float(p[0, t]) - pt) < 1e-12
     assert torch.allclose(e, sp - p)
     assert torch.equal(model.targets(wav, c), mulaw_encode(e, model.config.quantization_channels))
+
+
+def test_source_filter_checkpoint_describes_itself(tmp_path):
+    """wavekit.load rebuilds the source-filter vocoder, its LPC settings and mel statistics, without the YAML."""
+    model = tiny_model(F64, cin_channels=6, gin_channels=4, excitation="lpc")
+    wav, c, g = inputs(model, 2, 8 * HOP)
+    stats = torch.stack([torch.full((6,), -5.0, dtype=F64), torch.full((6,), 2.0, dtype=F64)])
+    model.loss(wav, c, g, mel_stats=stats)
+    path = save_checkpoint(tmp_path / "sf.pt", {"kind": "wavenet", "config": to_dict(model.config),
+                                                "model": model.state_dict()})
+    loaded = wavekit.load(path).double()
+    assert loaded.config == model.config and loaded.config.source_filter
+    with torch.no_grad():
+        assert torch.allclose(loaded.log_prob(wav, c, g), model.log_prob(wav, c, g), rtol=0, atol=1e-12)
+    assert torch.allclose(loaded.generate(c=c, g=g, seed=3), model.generate(c=c, g=g, seed=3), rtol=0, atol=1e-9)

@@ -27,7 +27,7 @@ def case_id(case: tuple) -> str:
 
 def case_kwargs(case: tuple) -> dict:
     output, cin, gin, excitation = case
-    return dict(output=output, cin_channels=cin, gin_channels=gin, excitation=excitation)
+    return {"output": output, "cin_channels": cin, "gin_channels": gin, "excitation": excitation}
 
 
 def tiny_config(**overrides) -> WaveNetConfig:

@@ -6,7 +6,8 @@
 #   vocode_heldout CKPT HELDOUT GEN  `wavekit vocode` of the mels listed in HELDOUT/heldout.tsv into GEN/<id>.wav:
 #                                one call per speaker with --speaker NAME when the vocoder has global conditioning
 #                                (model.gin_channels > 0), else one call; finished wavs are kept (--skip-existing)
-#   speech_evaluate              MCD / LSD / SNR vs the references + comparison plots (eval/)
+#   speech_evaluate              MCD / LSD / SNR / STOI / PESQ / F0 / V/UV vs the references + comparison plots (eval/),
+#                                then speech_baselines: Griffin-Lim and LPC + noise from the same mels, scored the same way
 #   speech_report TITLE          $exp/report.md
 #   download_vocoder_recipe      all of ljspeech / cmu_arctic / vctk after option parsing (stages 0-5)
 
@@ -51,7 +52,18 @@ vocode_heldout() {
 }
 
 speech_evaluate() {
-  wk eval speech --ref "$exp/heldout/ref" --gen "$exp/gen" -o "$exp/eval/speech_metrics.json" --plots "$exp/eval/plots"
+  wk eval speech --ref "$exp/heldout/ref" --gen "$exp/gen" -o "$exp/eval/speech_metrics.json" --plots "$exp/eval/plots" \
+    --system "WaveNet ($(basename "$conf" .yaml))"
+  speech_baselines
+}
+
+# Griffin-Lim and LPC envelope + white noise from the same held-out mels, scored on the same references
+# (eval/baseline_<name>.json, one process for all); the report puts them beside the model. Kept once made.
+speech_baselines() {
+  local mels
+  [ -f "$exp/eval/baseline_griffin_lim.json" ] && [ -f "$exp/eval/baseline_lpc_noise.json" ] && return 0
+  mapfile -t mels < <(heldout_mels "$exp/heldout")
+  wk eval baselines "${mels[@]}" --data "$dump" -o "$exp/baselines" --ref "$exp/heldout/ref" --metrics-dir "$exp/eval"
 }
 
 speech_report() {

@@ -7,7 +7,8 @@
 #   bash recipes/fillets_cs/run.sh --stage 4 --stop-stage 5        # vocode + evaluate again
 #
 # Stages: 0 check data, 1 prepare manifest, 2 preprocess, 3 train, 4 vocode held-out
-# utterances of both speakers, 5 evaluate + report. Every stage resumes: rerun the same
+# utterances of both speakers, 5 evaluate (the model, then Griffin-Lim and LPC + white noise
+# from the same mels) + report. Every stage resumes: rerun the same
 # command after Ctrl-C. Everything lands in --exp (default exp/fillets_cs_<conf name>).
 set -euo pipefail
 

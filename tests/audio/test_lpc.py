@@ -24,26 +24,18 @@ from wavekit.audio.lpc import (
 CFG = MelConfig()
 
 
-def _random_autocorrelation(
-    rng: np.random.Generator, shape: tuple[int, ...], order: int
-) -> np.ndarray:
+def _random_autocorrelation(rng: np.random.Generator, shape: tuple[int, ...], order: int) -> np.ndarray:
     """Autocorrelations (shape + (order+1,)) of random coloured signals: positive definite, far from white."""
     x = rng.standard_normal(shape + (400,))
-    x = (
-        np.cumsum(x, axis=-1) * 0.1 + x
-    )  # strongly low-pass: an ill-conditioned Toeplitz matrix
-    full = np.stack(
-        [(x[..., : 400 - k] * x[..., k:]).sum(-1) for k in range(order + 1)], axis=-1
-    )
+    x = np.cumsum(x, axis=-1) * 0.1 + x  # strongly low-pass: an ill-conditioned Toeplitz matrix
+    full = np.stack([(x[..., : 400 - k] * x[..., k:]).sum(-1) for k in range(order + 1)], axis=-1)
     return full
 
 
 @pytest.fixture(scope="module")
 def speech(speech_subset) -> list[np.ndarray]:
     """Four real utterances, float64."""
-    return [
-        load_wav(p).astype(np.float64) for p in speech_subset[:2] + speech_subset[6:8]
-    ]
+    return [load_wav(p).astype(np.float64) for p in speech_subset[:2] + speech_subset[6:8]]
 
 
 def test_levinson_solves_the_toeplitz_system():
@@ -76,15 +68,11 @@ def test_waveform_lpc_recovers_a_known_all_pole_filter():
     s_pre = lfilter([1.0], np.r_[1.0, a_true], rng.standard_normal(16000 * 2))
     wav = deemphasis(s_pre, 0.85)
     np.testing.assert_allclose(preemphasis(wav, 0.85), s_pre, atol=1e-9)
-    a = lpc_from_waveform(
-        wav, CFG, order=2, preemphasis=0.85, lag_window=0.0, noise_floor=0.0
-    )
+    a = lpc_from_waveform(wav, CFG, order=2, preemphasis=0.85, lag_window=0.0, noise_floor=0.0)
     assert a.shape == (len(wav) // CFG.hop_length, 2)
     np.testing.assert_allclose(np.median(a, axis=0), a_true, atol=0.03)
     # the mel-derived predictor sees the same envelope, to within the mel's resolution
-    a_mel, gain = lpc_from_mel(
-        log_mel_spectrogram(wav, CFG), CFG, order=2, preemphasis=0.85, return_gain=True
-    )
+    a_mel, gain = lpc_from_mel(log_mel_spectrogram(wav, CFG), CFG, order=2, preemphasis=0.85, return_gain=True)
     np.testing.assert_allclose(np.median(a_mel, axis=0), a_true, atol=0.1)
     # and the excitation level it implies is the true one (unit variance) within 1.5 dB
     assert abs(20 * np.log10(np.median(gain))) < 1.5
@@ -92,9 +80,7 @@ def test_waveform_lpc_recovers_a_known_all_pole_filter():
 
 def test_stable_on_real_speech_and_on_silence(speech):
     mels = [log_mel_spectrogram(w, CFG) for w in speech]
-    cases = [lpc_from_mel(m, CFG) for m in mels] + [
-        lpc_from_waveform(w, CFG) for w in speech
-    ]
+    cases = [lpc_from_mel(m, CFG) for m in mels] + [lpc_from_waveform(w, CFG) for w in speech]
     silence = np.zeros(CFG.hop_length * 20)
     cases += [
         lpc_from_mel(log_mel_spectrogram(silence, CFG), CFG),
@@ -112,17 +98,13 @@ def test_stable_on_real_speech_and_on_silence(speech):
 
 def test_mel_lpc_numpy_equals_torch_batched_and_keeps_dtype(speech):
     frames = 120
-    mel = np.stack(
-        [log_mel_spectrogram(w[: frames * CFG.hop_length], CFG) for w in speech]
-    )  # (4, 80, 120)
+    mel = np.stack([log_mel_spectrogram(w[: frames * CFG.hop_length], CFG) for w in speech])  # (4, 80, 120)
     a_np = lpc_from_mel(mel, CFG)
     assert a_np.shape == (4, frames, 16) and a_np.dtype == np.float64
     a_t = lpc_from_mel(torch.from_numpy(mel), CFG)
     np.testing.assert_allclose(a_t.numpy(), a_np, rtol=1e-10, atol=1e-10)
     for i in range(4):  # batching changes nothing
-        np.testing.assert_allclose(
-            lpc_from_mel(mel[i], CFG), a_np[i], rtol=1e-10, atol=1e-10
-        )
+        np.testing.assert_allclose(lpc_from_mel(mel[i], CFG), a_np[i], rtol=1e-10, atol=1e-10)
     a32 = lpc_from_mel(torch.from_numpy(mel).float(), CFG)
     assert a32.dtype == torch.float32
     np.testing.assert_allclose(a32.numpy(), a_np, atol=1e-3)
@@ -168,9 +150,7 @@ def test_preemphasis_round_trip_numpy_and_torch():
     yt = deemphasis(preemphasis(xt, 0.9), 0.9)
     assert yt.dtype == torch.float32
     np.testing.assert_allclose(yt.numpy(), x, atol=1e-4)
-    np.testing.assert_allclose(
-        preemphasis(xt, 0.9).numpy(), preemphasis(x, 0.9), atol=1e-5
-    )
+    np.testing.assert_allclose(preemphasis(xt, 0.9).numpy(), preemphasis(x, 0.9), atol=1e-5)
 
 
 def test_config_rejects_bad_values():
@@ -182,3 +162,16 @@ def test_config_rejects_bad_values():
     ):
         with pytest.raises(ValueError):
             LPCConfig(**bad)
+
+
+def test_torch_on_the_accelerator_equals_numpy(speech, cuda_device):
+    frames = 100
+    mel = np.stack([log_mel_spectrogram(w[: frames * CFG.hop_length], CFG) for w in speech])
+    wav = np.stack([w[: frames * CFG.hop_length] for w in speech])
+    a_gpu = lpc_from_mel(torch.from_numpy(mel).float().to(cuda_device), CFG)
+    assert a_gpu.device.type == cuda_device.type and a_gpu.dtype == torch.float32
+    np.testing.assert_allclose(a_gpu.cpu().numpy(), lpc_from_mel(mel, CFG), atol=1e-3)
+    w_gpu = lpc_from_waveform(torch.from_numpy(wav).to(cuda_device), CFG)
+    np.testing.assert_allclose(w_gpu.cpu().numpy(), lpc_from_waveform(wav, CFG), rtol=1e-8, atol=1e-8)
+    env = lpc_envelope_db(a_gpu, CFG.n_fft, gain=torch.ones(a_gpu.shape[:-1], device=cuda_device))
+    assert env.device.type == cuda_device.type

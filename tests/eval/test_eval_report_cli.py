@@ -52,6 +52,10 @@ def test_eval_speech_then_report(expdir, speech_pair):
     assert result["unpaired"] == ["no_reference"]
     assert 0.0 < rows[fm.stem]["mcd_db"] < rows[fv.stem]["mcd_db"]  # more noise -> more distortion
     assert result["mean"]["mcd_db"] == pytest.approx((rows[fm.stem]["mcd_db"] + rows[fv.stem]["mcd_db"]) / 2)
+    for key in ("stoi", "pesq", "f0_rmse_cents", "vuv_error"):  # the field's metrics are in every row and the mean
+        assert all(np.isfinite(u[key]) for u in result["utterances"]) and key in result["mean"]
+    assert rows[fm.stem]["stoi"] > rows[fv.stem]["stoi"] and rows[fm.stem]["pesq"] > rows[fv.stem]["pesq"]
+    assert "STOI" in res.output and "PESQ-WB" in res.output
     assert all(Path(u["plot"]).is_file() for u in result["utterances"])
 
     res = runner.invoke(cli, ["eval", "report", str(expdir)])

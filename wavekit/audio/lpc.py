@@ -61,26 +61,14 @@ class LPCConfig:
     noise_floor: float = 1e-4
 
     def __post_init__(self) -> None:
-        if (
-            isinstance(self.order, bool)
-            or not isinstance(self.order, (int, np.integer))
-            or self.order <= 0
-        ):
-            raise ValueError(
-                f"lpc.order must be a positive integer, got {self.order!r}"
-            )
+        if isinstance(self.order, bool) or not isinstance(self.order, (int, np.integer)) or self.order <= 0:
+            raise ValueError(f"lpc.order must be a positive integer, got {self.order!r}")
         if not (0.0 <= self.preemphasis < 1.0):
-            raise ValueError(
-                f"lpc.preemphasis must be in [0, 1), got {self.preemphasis!r}"
-            )
+            raise ValueError(f"lpc.preemphasis must be in [0, 1), got {self.preemphasis!r}")
         if not (self.lag_window_hz >= 0.0 and math.isfinite(self.lag_window_hz)):
-            raise ValueError(
-                f"lpc.lag_window_hz must be a non-negative number, got {self.lag_window_hz!r}"
-            )
+            raise ValueError(f"lpc.lag_window_hz must be a non-negative number, got {self.lag_window_hz!r}")
         if not (self.noise_floor >= 0.0 and math.isfinite(self.noise_floor)):
-            raise ValueError(
-                f"lpc.noise_floor must be a non-negative number, got {self.noise_floor!r}"
-            )
+            raise ValueError(f"lpc.noise_floor must be a non-negative number, got {self.noise_floor!r}")
 
 
 _DEFAULT = LPCConfig()
@@ -102,9 +90,7 @@ def _to_torch64(x: Any) -> tuple[torch.Tensor, bool, torch.dtype, torch.device]:
     )
 
 
-def _back(
-    x: torch.Tensor, as_numpy: bool, dtype: torch.dtype, device: torch.device
-) -> Any:
+def _back(x: torch.Tensor, as_numpy: bool, dtype: torch.dtype, device: torch.device) -> Any:
     x = x.to(dtype)
     return x.numpy() if as_numpy else x.to(device)
 
@@ -124,7 +110,7 @@ def preemphasis(x: Any, coef: float = _DEFAULT.preemphasis) -> Any:
     return y
 
 
-preemphasis_fn = preemphasis  # the same function, for code whose keyword argument ``preemphasis`` shadows it
+_preemphasis = preemphasis  # the same function, for functions whose keyword argument ``preemphasis`` shadows it
 
 
 def deemphasis(y: Any, coef: float = _DEFAULT.preemphasis) -> Any:
@@ -155,22 +141,16 @@ def levinson_durbin(r: Any, order: int) -> tuple[Any, Any]:
     """
     t, as_numpy, dtype, device = _to_torch64(r)
     if t.shape[-1] < order + 1:
-        raise FeatureError(
-            f"levinson_durbin needs {order + 1} autocorrelation lags, got {t.shape[-1]}"
-        )
+        raise FeatureError(f"levinson_durbin needs {order + 1} autocorrelation lags, got {t.shape[-1]}")
     lead = t.shape[:-1]
-    a = torch.zeros(*lead, order, dtype=torch.float64)
-    k = torch.zeros(*lead, order, dtype=torch.float64)
+    a = torch.zeros(*lead, order, dtype=torch.float64, device=t.device)
+    k = torch.zeros(*lead, order, dtype=torch.float64, device=t.device)
     err = t[..., 0].clone()
     for i in range(order):
         acc = t[..., i + 1] + (a[..., :i] * t[..., 1 : i + 1].flip(-1)).sum(-1)
         ok = err > 0
-        ki = torch.where(
-            ok, -acc / torch.where(ok, err, torch.ones_like(err)), torch.zeros_like(err)
-        )
-        ki = ki.clamp(
-            -1.0 + 1e-9, 1.0 - 1e-9
-        )  # round-off guard only; exact arithmetic keeps |k| < 1
+        ki = torch.where(ok, -acc / torch.where(ok, err, torch.ones_like(err)), torch.zeros_like(err))
+        ki = ki.clamp(-1.0 + 1e-9, 1.0 - 1e-9)  # round-off guard only; exact arithmetic keeps |k| < 1
         prev = a[..., :i].clone()
         a[..., :i] = prev + ki[..., None] * prev.flip(-1)
         a[..., i] = ki
@@ -199,20 +179,16 @@ def lpc_to_reflection(a: Any) -> Any:
     return _back(k, as_numpy, dtype, device)
 
 
-def _condition(
-    r: torch.Tensor, sample_rate: int, lag_window_hz: float, noise_floor: float
-) -> torch.Tensor:
+def _condition(r: torch.Tensor, sample_rate: int, lag_window_hz: float, noise_floor: float) -> torch.Tensor:
     """Lag window and white-noise floor on autocorrelations (..., order+1)."""
-    lags = torch.arange(r.shape[-1], dtype=torch.float64)
+    lags = torch.arange(r.shape[-1], dtype=torch.float64, device=r.device)
     window = torch.exp(-0.5 * (2.0 * math.pi * lag_window_hz * lags / sample_rate) ** 2)
     r = r * window
     r0 = r[..., 0] * (1.0 + noise_floor) + _ABS_FLOOR
     return torch.cat([r0[..., None], r[..., 1:]], dim=-1)
 
 
-def _levinson_with_gain(
-    r: torch.Tensor, order: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _levinson_with_gain(r: torch.Tensor, order: int) -> tuple[torch.Tensor, torch.Tensor]:
     a, k = levinson_durbin(r, order)
     err = r[..., 0] * torch.prod(1.0 - k * k, dim=-1)
     return a, err
@@ -229,9 +205,7 @@ def _mel_inverse(cfg: MelConfig) -> np.ndarray:
     covered = np.flatnonzero(basis.sum(axis=0) > 0)
     idx = np.arange(basis.shape[1])
     nearest = covered[np.clip(np.searchsorted(covered, idx), 0, len(covered) - 1)]
-    nearest = np.where(
-        idx < covered[0], covered[0], np.where(idx > covered[-1], covered[-1], nearest)
-    )
+    nearest = np.where(idx < covered[0], covered[0], np.where(idx > covered[-1], covered[-1], nearest))
     inv = np.where(np.isin(idx, covered)[:, None], inv, inv[nearest])
     return inv
 
@@ -249,13 +223,13 @@ def mel_to_linear(log_mel: Any, mel_config: MelConfig = _MEL) -> Any:
             f"expected a log-mel of shape (n_mels={mel_config.n_mels}, frames) or (B, n_mels, frames), "
             f"got {tuple(m.shape)}; compute it with the same mel settings"
         )
-    inv = torch.from_numpy(_mel_inverse(mel_config))
+    inv = torch.from_numpy(_mel_inverse(mel_config)).to(m.device)
     mag = torch.clamp(torch.matmul(inv, torch.exp(m)), min=0.0)
     return _back(mag, as_numpy, dtype, device)
 
 
-def _preemphasis_response(n_fft: int, coef: float) -> torch.Tensor:
-    w = torch.linspace(0.0, math.pi, n_fft // 2 + 1, dtype=torch.float64)
+def _preemphasis_response(n_fft: int, coef: float, device: torch.device) -> torch.Tensor:
+    w = torch.linspace(0.0, math.pi, n_fft // 2 + 1, dtype=torch.float64, device=device)
     return 1.0 + coef * coef - 2.0 * coef * torch.cos(w)
 
 
@@ -264,9 +238,7 @@ def _lpc_from_power(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """power (..., n_fft//2+1) of the pre-emphasised frame -> (a (..., order), error power (...))."""
     r = torch.fft.irfft(power, n=n_fft, dim=-1)[..., : order + 1]
-    return _levinson_with_gain(
-        _condition(r, sr, lpc.lag_window_hz, lpc.noise_floor), order
-    )
+    return _levinson_with_gain(_condition(r, sr, lpc.lag_window_hz, lpc.noise_floor), order)
 
 
 def lpc_from_mel(
@@ -297,12 +269,8 @@ def lpc_from_mel(
     )
     mag = mel_to_linear(log_mel, mel_config)
     m, as_numpy, dtype, device = _to_torch64(mag)
-    power = m.transpose(-1, -2) ** 2 * _preemphasis_response(
-        mel_config.n_fft, lpc.preemphasis
-    )
-    a, err = _lpc_from_power(
-        power, mel_config.n_fft, mel_config.sample_rate, order, lpc
-    )
+    power = m.transpose(-1, -2) ** 2 * _preemphasis_response(mel_config.n_fft, lpc.preemphasis, m.device)
+    a, err = _lpc_from_power(power, mel_config.n_fft, mel_config.sample_rate, order, lpc)
     a_out = _back(a, as_numpy, dtype, device)
     if not return_gain:
         return a_out
@@ -311,11 +279,7 @@ def lpc_from_mel(
 
 
 def _window_energy(cfg: MelConfig) -> float:
-    return float(
-        (
-            torch.hann_window(cfg.win_length, periodic=True, dtype=torch.float64) ** 2
-        ).sum()
-    )
+    return float((torch.hann_window(cfg.win_length, periodic=True, dtype=torch.float64) ** 2).sum())
 
 
 # ----------------------------------------------------------------------------- from the waveform (reference)
@@ -345,29 +309,23 @@ def lpc_from_waveform(
     )
     x, as_numpy, dtype, device = _to_torch64(wav)
     if x.dim() not in (1, 2):
-        raise FeatureError(
-            f"lpc_from_waveform expects audio of shape (T,) or (B, T), got {tuple(x.shape)}"
-        )
+        raise FeatureError(f"lpc_from_waveform expects audio of shape (T,) or (B, T), got {tuple(x.shape)}")
     single = x.dim() == 1
     x = x[None] if single else x
     cfg, hop = mel_config, mel_config.hop_length
     frames = x.shape[1] // hop
-    x = preemphasis_fn(x[:, : frames * hop], lpc.preemphasis)
+    x = _preemphasis(x[:, : frames * hop], lpc.preemphasis)
     left, right = cfg.padding
     mode = "reflect" if frames * hop > max(left, right) else "constant"
     x = torch.nn.functional.pad(x[:, None, :], (left, right), mode=mode)[:, 0]
-    window = torch.zeros(cfg.n_fft, dtype=torch.float64)
+    window = torch.zeros(cfg.n_fft, dtype=torch.float64, device=x.device)
     off = (cfg.n_fft - cfg.win_length) // 2
     window[off : off + cfg.win_length] = torch.hann_window(
-        cfg.win_length, periodic=True, dtype=torch.float64
+        cfg.win_length, periodic=True, dtype=torch.float64, device=x.device
     )
     seg = x.unfold(-1, cfg.n_fft, hop)[:, :frames] * window  # (B, F, n_fft)
-    r = torch.fft.irfft(
-        torch.fft.rfft(seg, n=2 * cfg.n_fft).abs() ** 2, n=2 * cfg.n_fft
-    )[..., : order + 1]
-    a, _ = _levinson_with_gain(
-        _condition(r, cfg.sample_rate, lpc.lag_window_hz, lpc.noise_floor), order
-    )
+    r = torch.fft.irfft(torch.fft.rfft(seg, n=2 * cfg.n_fft).abs() ** 2, n=2 * cfg.n_fft)[..., : order + 1]
+    a, _ = _levinson_with_gain(_condition(r, cfg.sample_rate, lpc.lag_window_hz, lpc.noise_floor), order)
     if single:
         a = a[0]
     return _back(a, as_numpy, dtype, device)
@@ -383,11 +341,12 @@ def lpc_envelope_db(a: Any, n_fft: int, gain: Any = None) -> Any:
     over frequency (A is minimum phase), so two envelopes compare by shape.
     """
     t, as_numpy, dtype, device = _to_torch64(a)
-    poly = torch.cat([torch.ones(*t.shape[:-1], 1, dtype=torch.float64), t], dim=-1)
+    poly = torch.cat([torch.ones(*t.shape[:-1], 1, dtype=torch.float64, device=t.device), t], dim=-1)
     resp = torch.fft.rfft(poly, n=n_fft, dim=-1).abs().clamp(min=1e-12)
     env = -20.0 * torch.log10(resp)
     if gain is not None:
         g, _, _, _ = _to_torch64(gain)
+        g = g.to(t.device)
         env = env + 20.0 * torch.log10(g.clamp(min=1e-12))[..., None]
     return _back(env, as_numpy, dtype, device)
 

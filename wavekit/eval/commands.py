@@ -9,9 +9,11 @@ from typing import Any
 
 import click
 
+from wavekit.eval.baselines import BASELINES
 from wavekit.eval.metrics import ALIGN_MODES, SpectralConfig
 from wavekit.atomic import write_text_atomic
 from wavekit.eval.report import build_report
+from wavekit.eval.speech import SPEECH_COLUMNS
 
 
 def _jsonable(obj: Any) -> Any:
@@ -27,12 +29,13 @@ def _jsonable(obj: Any) -> Any:
 
 def format_speech_table(result: dict) -> str:
     """Plain-text table: one row per utterance, then the mean."""
-    header = f"{'utterance':<32} {'MCD dB':>8} {'LSD dB':>8} {'SNR dB':>8}"
+    cols = [(k, label) for k, label in SPEECH_COLUMNS]
+    header = f"{'utterance':<32} " + " ".join(f"{label:>8}" for _, label in cols)
     lines = [header, "-" * len(header)]
 
     def row(name: str, d: dict) -> str:
         cells = [f"{d[k]:8.3f}" if isinstance(d.get(k), float) and math.isfinite(d[k]) else f"{'-':>8}"
-                 for k in ("mcd_db", "lsd_db", "snr_db")]
+                 for k, _ in cols]
         return f"{name[:32]:<32} " + " ".join(cells)
 
     lines += [row(u["id"], u) for u in result["utterances"]]
@@ -59,9 +62,14 @@ def eval_group() -> None:
 @click.option("--split", default=None, help="With a manifest as --ref: only its items of this split (e.g. test).")
 @click.option("--plots", "plot_dir", type=click.Path(path_type=Path), default=None,
               help="Also write a waveform+spectrogram comparison PNG per utterance into this folder.")
+@click.option("--system", default=None,
+              help="Name of the system that made --gen (e.g. 'WaveNet demo'); the report compares named systems.")
+@click.option("--baseline", is_flag=True, help="Mark --system as a baseline (the report compares models with it).")
 def speech_cmd(refs: tuple[Path, ...], gen_dir: Path, output: Path | None, align: str, sample_rate: int,
-               split: str | None, plot_dir: Path | None) -> None:
-    """Mel-cepstral distortion, log-spectral distance and SNR of generated vs reference speech.
+               split: str | None, plot_dir: Path | None, system: str | None, baseline: bool) -> None:
+    """MCD, LSD, SNR, STOI, wide-band PESQ, F0 RMSE (cents) and V/UV disagreement of generated vs reference speech.
+
+    F0 comes from librosa.pyin (60-500 Hz, 1024-sample frames, hop 256); F0 RMSE is over frames voiced in both.
 
     \b
     Example:
@@ -71,7 +79,7 @@ def speech_cmd(refs: tuple[Path, ...], gen_dir: Path, output: Path | None, align
     from wavekit.eval.speech import evaluate_speech
 
     result = evaluate_speech(refs, gen_dir, SpectralConfig(sample_rate=sample_rate), align=align,
-                             plot_dir=plot_dir, progress=True, split=split)
+                             plot_dir=plot_dir, progress=True, split=split, system=system, baseline=baseline)
     click.echo(format_speech_table(result))
     if result["unpaired"]:
         click.echo(f"note: {len(result['unpaired'])} generated file(s) had no reference with the same stem "
@@ -79,6 +87,48 @@ def speech_cmd(refs: tuple[Path, ...], gen_dir: Path, output: Path | None, align
     if output is not None:
         write_text_atomic(output, json.dumps(_jsonable(result), indent=2, ensure_ascii=False) + "\n")
         click.echo(f"wrote {output}")
+
+
+@eval_group.command("baselines")
+@click.argument("mels", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--data", "data_root", required=True, type=click.Path(path_type=Path),
+              help="Output folder of `wavekit preprocess`: its meta.json (mel settings) and stats.json "
+                   "(the normalisation the mels carry).")
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(path_type=Path),
+              help="Writes OUT/<baseline>/<mel file stem>.wav.")
+@click.option("--baseline", "names", multiple=True, type=click.Choice(BASELINES),
+              help="Which baselines (repeatable; default: all).")
+@click.option("--raw", is_flag=True, help="The mels are raw log-mels, not normalised with the corpus statistics.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise / random phase.")
+@click.option("--ref", "refs", multiple=True, type=click.Path(path_type=Path),
+              help="Also score each baseline against these references (as `eval speech --ref`; repeatable) ...")
+@click.option("--metrics-dir", type=click.Path(path_type=Path), default=None,
+              help="... into METRICS_DIR/baseline_<name>.json (labelled as baselines for the report).")
+def baselines_cmd(mels: tuple[Path, ...], data_root: Path, out_dir: Path, names: tuple[str, ...], raw: bool,
+                  seed: int, refs: tuple[Path, ...], metrics_dir: Path | None) -> None:
+    """Classical vocoders from the same mels: Griffin-Lim and LPC envelope + white noise.
+
+    MELS are .npy files or folders of them (searched recursively), as `wavekit vocode` reads them.
+    With --ref and --metrics-dir each baseline is then scored like `wavekit eval speech --system NAME --baseline`.
+
+    \b
+    Example:
+      wavekit eval baselines exp/heldout/mel --data exp/dump -o exp/baselines --ref exp/heldout/ref --metrics-dir exp/eval
+    """
+    from wavekit.eval.baselines import BASELINE_LABELS, write_baselines
+    from wavekit.eval.speech import evaluate_speech
+
+    if bool(refs) != (metrics_dir is not None):
+        raise click.UsageError("--ref and --metrics-dir go together (score the baselines) or not at all")
+    written = write_baselines(mels, data_root, out_dir, names=names or BASELINES, normalized=not raw, seed=seed)
+    for name, files in written.items():
+        click.echo(f"{name}: {len(files)} file(s) -> {out_dir / name}")
+        if metrics_dir is not None:
+            result = evaluate_speech(refs, out_dir / name, system=BASELINE_LABELS[name], baseline=True)
+            click.echo(format_speech_table(result))
+            path = metrics_dir / f"baseline_{name}.json"
+            write_text_atomic(path, json.dumps(_jsonable(result), indent=2, ensure_ascii=False) + "\n")
+            click.echo(f"wrote {path}")
 
 
 @eval_group.command("report")

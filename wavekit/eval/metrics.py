@@ -1,5 +1,10 @@
 """Objective metrics: mel-cepstral distortion, log-spectral distance, SNR, NLL.
 
+:func:`speech_metrics` also reports STOI and wide-band PESQ
+(:mod:`wavekit.eval.perceptual`) and F0 RMSE in cents and voiced/unvoiced
+disagreement (:mod:`wavekit.eval.pitch`; pyin settings in
+:class:`SpectralConfig`).
+
 Conventions (fixed so that numbers are comparable between wavekit runs):
 
 * **Mel-cepstrum** (:func:`mel_cepstrum`): power mel spectrogram from
@@ -57,6 +62,8 @@ class SpectralConfig:
     n_coeffs: int = 24
     mel_floor: float = 1e-10  # floor on mel *power* before the natural log
     mag_floor: float = 1e-5  # floor on STFT *magnitude* before 20 log10 (-100 dB)
+    f0_min: float = 60.0  # pyin search range (Hz); frame_length = n_fft, hop = hop_length
+    f0_max: float = 500.0
 
     def __post_init__(self) -> None:
         if self.sample_rate <= 0 or self.n_fft <= 0 or self.hop_length <= 0:
@@ -65,6 +72,8 @@ class SpectralConfig:
             raise ValueError(f"n_coeffs must be in 1..n_mels-1 (got {self.n_coeffs} with n_mels={self.n_mels})")
         if self.mel_floor <= 0 or self.mag_floor <= 0:
             raise ValueError("floors must be positive")
+        if not 0 < self.f0_min < self.f0_max <= self.sample_rate / 2:
+            raise ValueError(f"need 0 < f0_min < f0_max <= sample_rate / 2, got {self.f0_min}, {self.f0_max}")
 
 
 def _as_wave(wav: Any, name: str) -> np.ndarray:
@@ -112,6 +121,12 @@ def align_frames(a: np.ndarray, b: np.ndarray, mode: str = "auto") -> tuple[np.n
     Returns two arrays of the same shape (pairs, D): ``a_aligned[k]`` is
     compared with ``b_aligned[k]``. See the module docstring for the modes.
     """
+    path = alignment_path(a, b, mode)
+    return a[path[:, 0]], b[path[:, 1]]
+
+
+def alignment_path(a: np.ndarray, b: np.ndarray, mode: str = "auto") -> np.ndarray:
+    """(pairs, 2) frame indices ``(i, j)`` pairing frame i of ``a`` with frame j of ``b`` (see :func:`align_frames`)."""
     if mode not in ALIGN_MODES:
         raise ValueError(f"align must be one of {ALIGN_MODES}, got {mode!r}")
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
@@ -119,13 +134,12 @@ def align_frames(a: np.ndarray, b: np.ndarray, mode: str = "auto") -> tuple[np.n
     if mode == "auto":
         mode = "time" if len(a) == len(b) else "dtw"
     if mode == "time":
-        n = min(len(a), len(b))
-        return a[:n], b[:n]
+        n = np.arange(min(len(a), len(b)))
+        return np.stack([n, n], axis=1)
     import librosa
 
     _, path = librosa.sequence.dtw(X=a.T, Y=b.T, metric="euclidean")
-    path = path[::-1]  # librosa returns the path from the end to the start
-    return a[path[:, 0]], b[path[:, 1]]
+    return np.ascontiguousarray(path[::-1])  # librosa returns the path from the end to the start
 
 
 def mcd_from_cepstra(c_ref: np.ndarray, c_gen: np.ndarray, align: str = "auto") -> float:
@@ -171,12 +185,33 @@ def snr_db(ref: Any, gen: Any) -> float:
 def speech_metrics(
     ref: Any, gen: Any, config: SpectralConfig = SpectralConfig(), align: str = "auto"
 ) -> dict[str, float]:
-    """All reference-vs-generated speech metrics for one utterance pair."""
+    """All reference-vs-generated speech metrics for one utterance pair.
+
+    ``stoi`` needs time alignment: with ``align="dtw"`` (or ``"auto"`` on
+    different lengths) it is ``nan``; F0 frames are then paired along the
+    mel-cepstral DTW path.
+    """
+    from wavekit.eval.perceptual import pesq_wb, stoi
+    from wavekit.eval.pitch import f0_track, pitch_errors
+
     r, g = _as_wave(ref, "ref"), _as_wave(gen, "gen")
+    c_ref, c_gen = mel_cepstrum(r, config), mel_cepstrum(g, config)
+    mode = align if align != "auto" else ("time" if len(c_ref) == len(c_gen) else "dtw")
+    pitch_kw = {"f0_min": config.f0_min, "f0_max": config.f0_max, "frame_length": config.n_fft,
+                "hop_length": config.hop_length}
+    f0_r, v_r = f0_track(r, config.sample_rate, **pitch_kw)
+    f0_g, v_g = f0_track(g, config.sample_rate, **pitch_kw)
+    path = None if mode == "time" else alignment_path(c_ref, c_gen, mode)
+    pitch = pitch_errors(f0_r, v_r, f0_g, v_g, path)
     return {
-        "mcd_db": mel_cepstral_distortion(r, g, config, align),
-        "lsd_db": log_spectral_distance(r, g, config, align),
+        "mcd_db": mcd_from_cepstra(c_ref, c_gen, mode),
+        "lsd_db": log_spectral_distance(r, g, config, mode),
         "snr_db": snr_db(r, g),
+        "stoi": stoi(r, g, config.sample_rate) if mode == "time" else math.nan,
+        "pesq": pesq_wb(r, g, config.sample_rate),
+        "f0_rmse_cents": pitch["f0_rmse_cents"],
+        "vuv_error": pitch["vuv_error"],
+        "voiced_both": pitch["voiced_both"],
         "ref_seconds": len(r) / config.sample_rate,
         "gen_seconds": len(g) / config.sample_rate,
     }

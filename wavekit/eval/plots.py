@@ -87,6 +87,42 @@ def plot_speech_comparison(
     return _save_atomic(fig, path, dpi)
 
 
+def plot_spectrogram_stack(
+    waves: Sequence[tuple[str, Any]],
+    path: str | Path,
+    sample_rate: int = 16000,
+    title: str | None = None,
+    n_fft: int = 1024,
+    hop_length: int = 256,
+    width: float = 10.0,
+    row_height: float = 2.2,
+    dpi: int = 100,
+) -> Path:
+    """Log spectrograms of several systems on one utterance, one row each (e.g. reference, model, baselines).
+
+    ``waves`` is ``[(label, 1-D waveform), ...]``; all rows share one time
+    axis and one colour scale (80 dB below the loudest), so harmonics,
+    formants and pauses compare at a glance.
+    """
+    if not waves:
+        raise ValueError("plot_spectrogram_stack needs at least one waveform")
+    specs = [_log_spectrogram_db(np.asarray(w, np.float32).reshape(-1), n_fft, hop_length) for _, w in waves]
+    vmax = max(float(s.max()) for s in specs)
+    seconds = max(len(np.asarray(w).reshape(-1)) for _, w in waves) / sample_rate
+    fig, axes = plt.subplots(len(waves), 1, figsize=(width, row_height * len(waves)), sharex=True, squeeze=False)
+    for ax, (label, wav), spec in zip(axes[:, 0], waves, specs):
+        ax.imshow(spec, origin="lower", aspect="auto", cmap="magma", vmin=vmax - 80.0, vmax=vmax,
+                  extent=(0.0, len(np.asarray(wav).reshape(-1)) / sample_rate, 0.0, sample_rate / 2000.0))
+        ax.set_xlim(0.0, seconds)
+        ax.set_ylabel("kHz")
+        ax.set_title(label, fontsize=10, loc="left")
+    axes[-1, 0].set_xlabel("time (s)")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _save_atomic(fig, path, dpi)
+
+
 def read_metrics_jsonl(path: str | Path) -> list[dict]:
     """Records of a Trainer metrics log (one JSON object per line; blank or torn last lines skipped)."""
     path = Path(path)

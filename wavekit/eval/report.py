@@ -6,7 +6,9 @@ can be moved or zipped together with its report):
 
 * speech metrics written by ``wavekit eval speech`` (any ``*.json`` with
   ``"utterances"`` and ``"mean"``): a summary table and one row per
-  utterance with links to the reference and generated audio;
+  utterance with links to the reference and generated audio; when two or
+  more carry a ``system`` name (``--system``, ``--baseline``), first a
+  comparison of the model with the baselines (:mod:`wavekit.eval.compare`);
 * other metric files (``*metrics*.json``, ``*eval*.json``, ``bench*.json``
   holding a flat dict of numbers, e.g. image bits/dim): key/value tables;
 * training logs (``metrics.jsonl``): final and best values, and a
@@ -33,6 +35,8 @@ from typing import Any
 
 from wavekit.atomic import write_text_atomic
 from wavekit.errors import DataError
+from wavekit.eval.compare import comparison_section, is_baseline
+from wavekit.eval.speech import METRIC_KEYS, SPEECH_COLUMNS
 
 ASSETS = "report_assets"
 REPORT = "report.md"
@@ -109,21 +113,20 @@ def read_times(expdir: Path) -> dict[str, float]:
 def _speech_section(path: Path, data: dict, root: Path) -> list[str]:
     lines = [f"### Speech metrics: `{_rel(path, root)}`", ""]
     mean = data.get("mean", {})
-    keys = [k for k in ("mcd_db", "lsd_db", "snr_db", "utterances", "ref_seconds", "gen_seconds") if k in mean]
+    keys = [k for k in (*METRIC_KEYS, "utterances", "ref_seconds", "gen_seconds") if k in mean]
     lines += _table(keys, [[_fmt(mean[k]) for k in keys]])
+    cols = [(k, label) for k, label in SPEECH_COLUMNS if any(k in u for u in data.get("utterances", []))]
     rows = []
     for u in data.get("utterances", []):
         rows.append([
             str(u.get("id", "")),
-            _fmt(u.get("mcd_db")),
-            _fmt(u.get("lsd_db")),
-            _fmt(u.get("snr_db")),
+            *[_fmt(u.get(k)) for k, _ in cols],
             _link(u["ref"], root, "reference") if "ref" in u else "",
             _link(u["gen"], root, "generated") if "gen" in u else "",
             _link(u["plot"], root, "plot") if u.get("plot") else "",
         ])
     if rows:
-        lines += _table(["utterance", "MCD (dB)", "LSD (dB)", "SNR (dB)", "ref", "gen", "plot"], rows)
+        lines += _table(["utterance", *[label for _, label in cols], "ref", "gen", "plot"], rows)
     plots = [u for u in data.get("utterances", []) if u.get("plot") and Path(u["plot"]).is_file()]
     for u in plots[:MAX_FILES_PER_FOLDER]:
         lines += [f"![{u['id']}: reference vs generated]({_rel(_portable(Path(u['plot']), root), root)})", ""]
@@ -179,6 +182,10 @@ def build_report(expdir: str | Path, title: str | None = None) -> Path:
             speech.append((path, data))
         elif any(path.match(g) for g in _METRIC_GLOBS) and _flat_numbers(data):
             other.append((path, _flat_numbers(data)))
+    compare_lines, shown = comparison_section(speech, root, assets, _link, MAX_FILES_PER_FOLDER)
+    lines += compare_lines
+    linked.update(shown)
+    speech = [(p, d) for p, d in speech if not is_baseline(d)]  # baselines appear in the comparison only
     if speech or other:
         lines += ["## Metrics", ""]
     for path, data in speech:

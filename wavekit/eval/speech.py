@@ -23,7 +23,16 @@ from wavekit.errors import DataError
 from wavekit.eval.metrics import SpectralConfig, speech_metrics
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
-METRIC_KEYS = ("mcd_db", "lsd_db", "snr_db")
+METRIC_KEYS = ("mcd_db", "lsd_db", "snr_db", "stoi", "pesq", "f0_rmse_cents", "vuv_error")
+SPEECH_COLUMNS = (  # (key, short label) of every per-utterance metric, in table order
+    ("mcd_db", "MCD (dB)"),
+    ("lsd_db", "LSD (dB)"),
+    ("snr_db", "SNR (dB)"),
+    ("stoi", "STOI"),
+    ("pesq", "PESQ-WB"),
+    ("f0_rmse_cents", "F0 cents"),
+    ("vuv_error", "V/UV err"),
+)
 
 
 MANIFEST_SUFFIXES = (".jsonl", ".csv")
@@ -92,13 +101,29 @@ def pair_by_stem(refs: dict[str, Path], gens: dict[str, Path]) -> list[tuple[str
     return [(s, refs[s], gens[s]) for s in common]
 
 
+def _finite(v: object) -> bool:
+    """A finite number (JSON files hold null where a metric was nan or inf)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def summarize(rows: Sequence[dict]) -> dict[str, float]:
-    """Mean of each metric over utterances (finite values only; SNR of an exact copy is inf)."""
+    """Mean of each metric over utterances (finite values only; SNR of an exact copy is inf).
+
+    F0 RMSE is pooled instead: the RMS over every frame voiced in both, of
+    every utterance (an utterance with two such frames does not weigh as
+    much as one with two hundred).
+    """
     out: dict[str, float] = {}
     for key in METRIC_KEYS:
-        vals = [r[key] for r in rows if key in r and math.isfinite(r[key])]
+        vals = [r[key] for r in rows if _finite(r.get(key))]
         if vals:
             out[key] = float(np.mean(vals))
+    pooled = [(r["f0_rmse_cents"], r["voiced_both"]) for r in rows
+              if _finite(r.get("f0_rmse_cents")) and _finite(r.get("voiced_both")) and r["voiced_both"] > 0]
+    if pooled:
+        n = sum(c for _, c in pooled)
+        out["f0_rmse_cents"] = float(math.sqrt(sum(v * v * c for v, c in pooled) / n))
+        out["voiced_both"] = n
     out["utterances"] = len(rows)
     out["ref_seconds"] = float(sum(r["ref_seconds"] for r in rows))
     out["gen_seconds"] = float(sum(r["gen_seconds"] for r in rows))
@@ -113,14 +138,20 @@ def evaluate_speech(
     plot_dir: str | Path | None = None,
     progress: bool = False,
     split: str | None = None,
+    system: str | None = None,
+    baseline: bool = False,
 ) -> dict:
     """Evaluate every generated file in ``gen_dir`` against its reference.
 
     Returns ``{"utterances": [{"id", "ref", "gen", "mcd_db", "lsd_db",
-    "snr_db", "ref_seconds", "gen_seconds"}, ...], "mean": {...},
+    "snr_db", "stoi", "pesq", "f0_rmse_cents", "vuv_error", "ref_seconds",
+    "gen_seconds"}, ...], "mean": {...},
     "unpaired": [stems of generated files without reference], "config": {...}}``.
     With ``plot_dir`` a waveform + spectrogram comparison PNG per utterance
     is written there as ``<id>.png``. ``split`` filters manifest references.
+    ``system`` (a label such as ``"WaveNet"`` or ``"Griffin-Lim"``) and
+    ``baseline`` are stored with the result, so that :mod:`wavekit.eval.report`
+    can put systems evaluated on the same references side by side.
     """
     from wavekit.audio import load_wav
 
@@ -152,4 +183,5 @@ def evaluate_speech(
         "mean": summarize(rows),
         "unpaired": sorted(set(gens) - set(refs)),
         "config": {"align": align, **{k: getattr(config, k) for k in config.__dataclass_fields__}},
+        **({"system": system, "baseline": bool(baseline)} if system else {}),
     }

@@ -105,8 +105,9 @@ def test_engine_arguments_are_checked():
 # ---- CUDA (skipped without a GPU) -------------------------------------------------------------
 
 
-def test_cuda_graph_replay_equals_the_eager_step(cuda_device):
-    model = tiny("mol", torch.float32)
+@pytest.mark.parametrize("output,excitation", [("mol", "none"), ("mulaw", "lpc")])
+def test_cuda_graph_replay_equals_the_eager_step(cuda_device, output, excitation):
+    model = tiny(output, torch.float32, excitation)
     slots = {g: TorchSlots(model, 3, 32, cuda_device, graphs=g) for g in (True, False)}
     reqs = _requests()[:3]
     for s in slots.values():
@@ -120,8 +121,9 @@ def test_cuda_graph_replay_equals_the_eager_step(cuda_device):
     assert np.abs(waves[True]).max() > 0
 
 
-def test_cuda_engine_equals_cpu_engine(cuda_device):
-    model = tiny("mulaw", torch.float64)
+@pytest.mark.parametrize("excitation", ["none", "lpc"])
+def test_cuda_engine_equals_cpu_engine(cuda_device, excitation):
+    model = tiny("mulaw", torch.float64, excitation)
     cpu = GenerationEngine(model, slots=3, chunk=16).generate_all(_requests())
     gpu = GenerationEngine(model.to(cuda_device), slots=3, chunk=16).generate_all(_requests())
     for a, b in zip(cpu, gpu):

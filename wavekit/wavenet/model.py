@@ -54,12 +54,11 @@ class WaveNet(nn.Module):
         cfg = self.config = config
         self.distribution = make_distribution(cfg)
         R, G, S = cfg.residual_channels, cfg.gate_channels, cfg.skip_channels
+        # the source-filter mode has its own input embedding (wavekit.wavenet.source_filter)
         self.source_filter = SourceFilter(cfg) if cfg.source_filter else None
-        if self.source_filter is not None:
-            pass  # its own input embedding (wavekit.wavenet.source_filter)
-        elif cfg.output == "mulaw":
+        if self.source_filter is None and cfg.output == "mulaw":
             self.input_embed = nn.Embedding(cfg.quantization_channels, R)
-        else:
+        elif self.source_filter is None:
             self.input_conv = nn.Conv1d(1, R, 1)
         self.upsample = UpsampleNetwork(cfg.upsample_scales) if cfg.cin_channels else None
         self.speaker = SpeakerEmbedding(cfg.n_speakers, cfg.gin_channels) if cfg.gin_channels else None
@@ -112,7 +111,9 @@ class WaveNet(nn.Module):
         return snap_to_bins(wav.to(self._dtype), self.config.bins)
 
     def to_waveform(self, values: Tensor) -> Tensor:
-        """Inverse of :meth:`targets`: model values (B, T) -> float waveform."""
+        """Inverse of :meth:`targets`: model values (B, T) -> float waveform (plain mode only)."""
+        if self.source_filter is not None:
+            raise ValueError("source-filter values are excitation classes: the waveform needs the predictor (generate)")
         if self.config.output == "mulaw":
             return mulaw_decode(values, self.config.quantization_channels, dtype=self._dtype)
         return values.to(self._dtype)

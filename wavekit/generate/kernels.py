@@ -41,8 +41,9 @@ Source-filter mode (:mod:`wavekit.wavenet.source_filter`), two grouped arguments
 ``sf_weights = (embed (3, Q, R), coef (1,))`` (empty ``embed`` = plain mode) and
 ``sf_state = (hist (B, order), last (B, 2), lpc (B, C, order))``: s'_{t-1-k} newest
 first, ``[s_{t-1}, p_t]``, and the predictor of every chunk row. ``x_prev`` then holds
-the previous waveform sample; :func:`_sf_input` builds the input from it and
-:func:`_sf_output` turns the drawn excitation class into the next sample.
+the previous waveform sample; :func:`~wavekit.generate.source_filter_steps.sf_input` builds the input from it
+and :func:`~wavekit.generate.source_filter_steps.sf_output` turns the drawn
+excitation class into the next sample.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ import numpy as np
 from numba import njit, prange
 
 from wavekit.generate.draw import OUT_MULAW, sample_column
+from wavekit.generate.source_filter_steps import sf_input as _sf_input
+from wavekit.generate.source_filter_steps import sf_output as _sf_output
 
 # numba's default OpenMP threading layer calls omp_set_num_threads when it starts its
 # workers, which also resets torch's intra-op thread count (both use the same libgomp).
@@ -202,59 +205,6 @@ def _gate_rows(acc, z, c, fast):
                 e = math.exp(-(one + one) * abs(a))
                 g = (one - e) / ((one + e) * (one + math.exp(-ab[n_half + k])))
                 zb[k] = g if a >= 0 else -g
-
-
-@njit(cache=True, error_model="numpy")
-def _mulaw_position(x, n_classes):
-    """Continuous mu-law position of x on 0 .. n_classes - 1 (``source_filter.mulaw_position``)."""
-    mu = n_classes - 1.0
-    x = min(max(x, -1.0), 1.0)
-    y = math.log1p(mu * abs(x)) / math.log1p(mu)
-    if x < 0.0:
-        y = -y
-    return (y + 1.0) * (0.5 * mu)
-
-
-@njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def _sf_embed_add(table, x, h, b, first):
-    """h[b] (+)= the piecewise-linear embedding of x in table (Q, R) (``source_filter.interpolated_embedding``)."""
-    n_q = table.shape[0]
-    u = _mulaw_position(x, n_q)
-    k = min(int(u), n_q - 2)  # u >= 0: truncation is the floor
-    f = u - k
-    g = 1.0 - f
-    for r in range(h.shape[1]):
-        v = table[k, r] * g + table[k + 1, r] * f
-        h[b, r] = v if first else h[b, r] + v
-
-
-@njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def _sf_input(b, x_prev, sf_weights, sf_state, t, h):
-    """Slot b's network input h[b] at chunk row t from s_{t-1} = x_prev[b]; keeps p_t in last[b, 1]."""
-    embed, coef = sf_weights[0], sf_weights[1][0]
-    hist, last, lpc = sf_state[0], sf_state[1], sf_state[2]
-    order = hist.shape[1]
-    sp = x_prev[b] - coef * last[b, 0]
-    e_prev = sp - last[b, 1]
-    for k in range(order - 1, 0, -1):
-        hist[b, k] = hist[b, k - 1]
-    hist[b, 0] = sp
-    p = 0.0
-    for k in range(order):
-        p = p + lpc[b, t, k] * hist[b, k]
-    p = -p
-    last[b, 0] = x_prev[b]
-    last[b, 1] = p
-    _sf_embed_add(embed[0], sp, h, b, True)
-    _sf_embed_add(embed[1], p, h, b, False)
-    _sf_embed_add(embed[2], e_prev, h, b, False)
-
-
-@njit(cache=True, error_model="numpy")
-def _sf_output(b, e, sf_weights, sf_state):
-    """The sample s_t = clip(p_t + e + coef * s_{t-1}, -1, 1) of slot b for the drawn excitation e."""
-    coef, last = sf_weights[1][0], sf_state[1]
-    return min(max(last[b, 1] + e + coef * last[b, 0], -1.0), 1.0)
 
 
 # Largest past-tap block: 8 steps cut the weights streamed per sample of the default vocoder

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from wavekit.audio.features import MelConfig
+from wavekit.audio.lpc import LPCConfig
 from wavekit.audio.mulaw import mulaw_encode
 from wavekit.generate.engine import GenerationEngine, Request
 from wavekit.generate.fused import FusedWaveNet
@@ -13,21 +15,28 @@ from wavekit.wavenet.config import WaveNetConfig
 from wavekit.wavenet.model import WaveNet
 
 
-def tiny(output: str = "mulaw", kernel_size: int = 2, cin: int = 5, gin: int = 3) -> WaveNet:
+def tiny(output: str = "mulaw", kernel_size: int = 2, cin: int = 5, gin: int = 3, excitation: str = "none") -> WaveNet:
+    """A tiny vocoder; excitation="lpc" is the source-filter mode (LPC of order 5 from the 5-band mel)."""
     torch.manual_seed(0)
+    mel = MelConfig(n_mels=cin, hop_length=4, n_fft=32, win_length=32, fmin=0.0, fmax=8000.0) if cin else None
+    sf = {"lpc": LPCConfig(order=5), "lpc_mel": mel} if excitation == "lpc" else {}
     cfg = WaveNetConfig(
         layers=4, stacks=2, residual_channels=8, gate_channels=12, skip_channels=10, kernel_size=kernel_size,
         output=output, mixtures=3, cin_channels=cin, gin_channels=gin, n_speakers=2 if gin else 0,
-        upsample_scales=(2, 2), dropout=0.0,
+        upsample_scales=(2, 2), dropout=0.0, excitation=excitation, **sf,
     )
     return WaveNet(cfg).eval()
 
 
-@pytest.mark.parametrize("output", ["mulaw", "mol", "gaussian"])
-@pytest.mark.parametrize("kernel_size", [2, 3])
-@pytest.mark.parametrize("cin,gin", [(0, 0), (5, 0), (0, 3), (5, 3)])
-def test_teacher_forced_step_equals_forward(output, kernel_size, cin, gin):
-    model = tiny(output, kernel_size, cin, gin)
+# every plain combination of output, kernel and conditioning, and the source-filter mode (mu-law with a mel)
+STEP_CASES = [(o, k, cin, gin, "none") for o in ("mulaw", "mol", "gaussian") for k in (2, 3)
+              for cin, gin in [(0, 0), (5, 0), (0, 3), (5, 3)]] + [
+    ("mulaw", k, 5, gin, "lpc") for k in (2, 3) for gin in (0, 3)]
+
+
+@pytest.mark.parametrize("output,kernel_size,cin,gin,excitation", STEP_CASES)
+def test_teacher_forced_step_equals_forward(output, kernel_size, cin, gin, excitation):
+    model = tiny(output, kernel_size, cin, gin, excitation)
     T = 48
     gen = torch.Generator().manual_seed(1)
     wav = torch.rand(1, T, generator=gen) * 1.6 - 0.8
@@ -55,9 +64,9 @@ def _requests(n: int, cin: int) -> list[Request]:
     ]
 
 
-@pytest.mark.parametrize("output", ["mulaw", "mol"])
-def test_streams_equal_solo_runs_while_others_join_and_leave(output):
-    model = tiny(output, 3)
+@pytest.mark.parametrize("output,excitation", [("mulaw", "none"), ("mol", "none"), ("mulaw", "lpc")])
+def test_streams_equal_solo_runs_while_others_join_and_leave(output, excitation):
+    model = tiny(output, 3, excitation=excitation)
     # 7 requests of different lengths through 3 slots: streams join and leave mid-chunk
     batched = GenerationEngine(model, slots=3, chunk=16, threads=2).generate_all(_requests(7, 5))
     solo = [GenerationEngine(model, slots=1, chunk=16, threads=1).generate_all([r])[0] for r in _requests(7, 5)]
@@ -78,16 +87,23 @@ def test_engine_results_arrive_as_streams_complete():
     assert order == ["short", "mid", "long"]
 
 
-@pytest.mark.parametrize("output", ["mulaw", "mol", "gaussian"])
-def test_temperature_zero_is_fixed_point_of_forward_then_mode(output):
-    model = tiny(output, 3)
+@pytest.mark.parametrize("output,excitation", [("mulaw", "none"), ("mol", "none"), ("gaussian", "none"),
+                                               ("mulaw", "lpc")])
+def test_temperature_zero_is_fixed_point_of_forward_then_mode(output, excitation):
+    model = tiny(output, 3, excitation=excitation)
+    if excitation == "lpc":  # small mode excitations, as trained: an untrained model's clip the waveform
+        with torch.no_grad():
+            model.head[-1].bias.add_(-0.05 * (torch.arange(256.0) - 128) ** 2)
     rng = np.random.default_rng(3)
     mel = rng.standard_normal((5, 10)).astype(np.float32)
     wav = GenerationEngine(model, slots=2).generate_all([Request(mel=mel, speaker=1, temperature=0.0)])[0]
     with torch.no_grad():
         params = model(torch.from_numpy(wav)[None], torch.from_numpy(mel)[None], torch.tensor([1]))
     mode = model.distribution.mode(params)[0].numpy()
-    if output == "mulaw":
+    if excitation == "lpc":  # the modes are the excitations of the generated waveform
+        assert np.abs(wav).max() < 1.0
+        np.testing.assert_array_equal(model.targets(torch.from_numpy(wav)[None], torch.from_numpy(mel)[None])[0], mode)
+    elif output == "mulaw":
         np.testing.assert_array_equal(mulaw_encode(wav, 256), mode)
     else:  # same bin (bins are 3e-5 wide)
         np.testing.assert_allclose(wav, mode, rtol=0, atol=1e-6)

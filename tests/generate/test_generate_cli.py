@@ -193,4 +193,4 @@ def test_bench_quick_json():
     for g in data["generation"]:
         assert g["naive_samples_per_s"] > 0 and g["incremental_samples_per_s"] > 0 and g["speedup"] > 0
     assert all(e["samples_per_s"] > 0 for e in data["engine"])
-    assert data["rtf"] > 0 and data["train"]["samples_per_s"] > 0
+    assert data["rtf"] > 0 and data["rtf_source_filter"] > 0 and data["train"]["samples_per_s"] > 0

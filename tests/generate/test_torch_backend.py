@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from wavekit.audio.features import MelConfig
+from wavekit.audio.lpc import LPCConfig
 from wavekit.generate.draw import KINDS, draw, sample_column
 from wavekit.generate.engine import GenerationEngine, Request
 from wavekit.generate.torch_step import TorchSlots
@@ -14,11 +16,15 @@ from wavekit.wavenet.config import WaveNetConfig
 from wavekit.wavenet.model import WaveNet
 
 
-def tiny(output: str = "mulaw", dtype: torch.dtype = torch.float64) -> WaveNet:
+def tiny(output: str = "mulaw", dtype: torch.dtype = torch.float64, excitation: str = "none") -> WaveNet:
+    """A tiny vocoder; excitation="lpc" is the source-filter mode (LPC of order 5 from the 5-band mel)."""
     torch.manual_seed(0)
+    mel = MelConfig(n_mels=5, hop_length=4, n_fft=32, win_length=32, fmin=0.0, fmax=8000.0)
+    sf = {"lpc": LPCConfig(order=5), "lpc_mel": mel} if excitation == "lpc" else {}
     cfg = WaveNetConfig(
         layers=4, stacks=2, residual_channels=8, gate_channels=12, skip_channels=10, kernel_size=3,
         output=output, mixtures=3, cin_channels=5, gin_channels=3, n_speakers=2, upsample_scales=(2, 2), dropout=0.0,
+        excitation=excitation, **sf,
     )
     return WaveNet(cfg).to(dtype).eval()
 
@@ -56,9 +62,10 @@ def _requests() -> list[Request]:
     ]
 
 
-@pytest.mark.parametrize("output", ["mulaw", "mol", "gaussian"])
-def test_torch_engine_equals_numba_engine_and_solo_runs(output):
-    model = tiny(output)
+@pytest.mark.parametrize("output,excitation", [("mulaw", "none"), ("mol", "none"), ("gaussian", "none"),
+                                               ("mulaw", "lpc")])
+def test_torch_engine_equals_numba_engine_and_solo_runs(output, excitation):
+    model = tiny(output, excitation=excitation)
     # 5 requests of 12..76 samples through 3 slots, chunk 16: streams join and leave mid-chunk
     torch_batched = GenerationEngine(model, slots=3, backend="torch", chunk=16).generate_all(_requests())
     numba_batched = GenerationEngine(model, slots=3, backend="numba", chunk=16).generate_all(_requests())
@@ -66,7 +73,7 @@ def test_torch_engine_equals_numba_engine_and_solo_runs(output):
     assert [len(w) for w in torch_batched] == [(3 + 4 * i) * 4 for i in range(5)]
     for tb, nb, ts in zip(torch_batched, numba_batched, torch_solo):
         assert tb.dtype == np.float64
-        if output == "mulaw":  # float64: identical samples
+        if output == "mulaw" and excitation == "none":  # float64: identical samples
             np.testing.assert_array_equal(tb, nb)
             np.testing.assert_array_equal(tb, ts)
         else:
@@ -76,8 +83,9 @@ def test_torch_engine_equals_numba_engine_and_solo_runs(output):
 
 
 @pytest.mark.parametrize("backend", ["numba", "torch"])
-def test_chunk_length_does_not_change_the_samples(backend):
-    model = tiny("mol")
+@pytest.mark.parametrize("output,excitation", [("mol", "none"), ("mulaw", "lpc")])
+def test_chunk_length_does_not_change_the_samples(backend, output, excitation):
+    model = tiny(output, excitation=excitation)
     short = GenerationEngine(model, slots=2, backend=backend, chunk=7).generate_all(_requests())
     long = GenerationEngine(model, slots=2, backend=backend, chunk=512).generate_all(_requests())
     for a, b in zip(short, long):
@@ -97,8 +105,9 @@ def test_engine_arguments_are_checked():
 # ---- CUDA (skipped without a GPU) -------------------------------------------------------------
 
 
-def test_cuda_graph_replay_equals_the_eager_step(cuda_device):
-    model = tiny("mol", torch.float32)
+@pytest.mark.parametrize("output,excitation", [("mol", "none"), ("mulaw", "lpc")])
+def test_cuda_graph_replay_equals_the_eager_step(cuda_device, output, excitation):
+    model = tiny(output, torch.float32, excitation)
     slots = {g: TorchSlots(model, 3, 32, cuda_device, graphs=g) for g in (True, False)}
     reqs = _requests()[:3]
     for s in slots.values():
@@ -112,8 +121,9 @@ def test_cuda_graph_replay_equals_the_eager_step(cuda_device):
     assert np.abs(waves[True]).max() > 0
 
 
-def test_cuda_engine_equals_cpu_engine(cuda_device):
-    model = tiny("mulaw", torch.float64)
+@pytest.mark.parametrize("excitation", ["none", "lpc"])
+def test_cuda_engine_equals_cpu_engine(cuda_device, excitation):
+    model = tiny("mulaw", torch.float64, excitation)
     cpu = GenerationEngine(model, slots=3, chunk=16).generate_all(_requests())
     gpu = GenerationEngine(model.to(cuda_device), slots=3, chunk=16).generate_all(_requests())
     for a, b in zip(cpu, gpu):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from wavenet_helpers import CONDITIONING, OUTPUTS
+from wavenet_helpers import CASES, CONDITIONING, OUTPUTS, case_id
 
 
 @pytest.fixture(params=OUTPUTS)
@@ -13,4 +13,10 @@ def output(request) -> str:
 
 @pytest.fixture(params=CONDITIONING, ids=["uncond", "local", "global", "local+global"])
 def conditioning(request) -> tuple[int, int]:
+    return request.param
+
+
+@pytest.fixture(params=CASES, ids=[case_id(c) for c in CASES])
+def case(request) -> tuple[str, int, int, str]:
+    """(output, cin_channels, gin_channels, excitation): the plain combinations and the source-filter mode."""
     return request.param

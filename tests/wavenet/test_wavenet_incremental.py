@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from wavenet_helpers import HOP, inputs, tiny_model
+from wavenet_helpers import (
+    HOP,
+    case_kwargs,
+    inputs,
+    quiet_excitation,
+    teacher_forced_steps,
+    tiny_model,
+)
 
 from wavekit.core.conv import has_weight_norm
 from wavekit.generate.draw import KINDS, draw
@@ -15,46 +22,36 @@ from wavekit.wavenet import IncrementalWaveNet
 F64 = torch.float64
 
 
-def _teacher_forced(inc: IncrementalWaveNet, model, wav, c, g) -> torch.Tensor:
-    """Params (B, P, T) from stepping with the true previous samples."""
-    B, T = wav.shape
-    x = model.targets(wav)
-    prev = torch.cat([inc.silence(B).unsqueeze(1), x[:, :-1]], dim=1)
-    cond = inc.precompute(c, g, T)
-    state = inc.init_state(B)
-    steps = [inc.step(prev[:, t], cond[t if cond.shape[0] > 1 else 0], state) for t in range(T)]
-    return torch.stack(steps, dim=2)
-
-
 @pytest.mark.parametrize("kernel_size", [2, 3])
-def test_teacher_forced_steps_equal_the_full_forward(output, conditioning, kernel_size):
-    cin, gin = conditioning
-    model = tiny_model(output=output, cin_channels=cin, gin_channels=gin, kernel_size=kernel_size)
-    wav, c, g = inputs(model, 2, 10 * HOP)  # 60 samples: past the receptive field (15 or 29)
+def test_teacher_forced_steps_equal_the_full_forward(case, kernel_size):
+    model = tiny_model(kernel_size=kernel_size, **case_kwargs(case))
+    wav, c, g = inputs(model, 2, 10 * HOP)  # 60 samples: past the receptive field (15 or 29, + 6 with LPC)
     inc = IncrementalWaveNet(model)
     with torch.no_grad():
         full = model(wav, c, g)
-    steps = _teacher_forced(inc, model, wav, c, g)
+    steps = teacher_forced_steps(inc, model, wav, c, g)
     assert steps.shape == full.shape
     assert torch.allclose(steps, full, atol=1e-5, rtol=0)
     assert has_weight_norm(model) and not has_weight_norm(inc.model)  # folded on a copy only
 
 
-def test_temperature_zero_is_a_fixed_point_of_forward_then_mode(output, conditioning):
-    cin, gin = conditioning
-    model = tiny_model(F64, output=output, cin_channels=cin, gin_channels=gin, kernel_size=3)
+def test_temperature_zero_is_a_fixed_point_of_forward_then_mode(case):
+    model = tiny_model(F64, kernel_size=3, **case_kwargs(case))
+    if model.config.source_filter:
+        quiet_excitation(model)
     _, c, g = inputs(model, 2, 12 * HOP)
     wav = model.generate(length=12 * HOP if c is None else None, c=c, g=g, temperature=0.0, batch_size=2)
     assert wav.shape == (2, 12 * HOP) and wav.dtype == F64
     assert wav.abs().max() <= 1.0
     with torch.no_grad():
         mode = model.distribution.mode(model(wav, c, g))
-    assert torch.equal(mode, model.targets(wav))
+    assert torch.equal(mode, model.targets(wav, c))
 
 
-@pytest.mark.parametrize("output", ["mulaw", "mol", "gaussian"])
-def test_seeded_streams_equal_their_solo_runs(output):
-    model = tiny_model(output=output, cin_channels=6, gin_channels=4)
+@pytest.mark.parametrize("output,excitation", [("mulaw", "none"), ("mol", "none"), ("gaussian", "none"),
+                                               ("mulaw", "lpc")])
+def test_seeded_streams_equal_their_solo_runs(output, excitation):
+    model = tiny_model(output=output, cin_channels=6, gin_channels=4, excitation=excitation)
     _, c, g = inputs(model, 3, 8 * HOP)
     batch = model.generate(c=c, g=g, seed=[11, 12, 13])
     assert batch.shape == (3, 8 * HOP)
@@ -70,6 +67,7 @@ def _reference_loop(model, c, g, length: int, temperature: float, seed: int) -> 
     cfg = model.config
     inc = IncrementalWaveNet(model)
     cond = inc.precompute(c, g, length)
+    lpc = inc.lpc_rows(c, length)
     u = torch.from_numpy(np.random.default_rng(seed).random((length, 3)))
     state = inc.init_state(1)
     x = inc.silence(1)
@@ -78,21 +76,27 @@ def _reference_loop(model, c, g, length: int, temperature: float, seed: int) -> 
               mixtures=cfg.mixtures, log_scale_min=cfg.log_scale_min)
     out = []
     for t in range(length):
-        v = draw(inc.step(x, cond[t if cond.shape[0] > 1 else 0], state), temp, u[t : t + 1], **kw)
-        x = v if cfg.output == "mulaw" else v.to(x.dtype)
-        out.append(v)
+        params = inc.step(x, cond[t if cond.shape[0] > 1 else 0], state, None if lpc is None else lpc[t])
+        v = draw(params, temp, u[t : t + 1], **kw)
+        if cfg.source_filter:  # the drawn excitation class -> the waveform sample, fed back
+            x = inc.next_sample(v, state)
+            out.append(x)
+        else:
+            x = v if cfg.output == "mulaw" else v.to(x.dtype)
+            out.append(v)
     return torch.stack(out, dim=1)
 
 
-@pytest.mark.parametrize("output", ["mulaw", "mol", "gaussian"])
-def test_torch_step_with_stream_uniforms_reproduces_generate(output):
+@pytest.mark.parametrize("output,excitation", [("mulaw", "none"), ("mol", "none"), ("gaussian", "none"),
+                                               ("mulaw", "lpc")])
+def test_torch_step_with_stream_uniforms_reproduces_generate(output, excitation):
     """One sampling convention: the torch reference loop and the engine's compiled kernel agree in float64."""
-    model = tiny_model(F64, output=output, cin_channels=6, gin_channels=4, kernel_size=3)
+    model = tiny_model(F64, output=output, cin_channels=6, gin_channels=4, kernel_size=3, excitation=excitation)
     _, c, g = inputs(model, 2, 10 * HOP)
     wav = model.generate(c=c, g=g, seed=[5, 9], temperature=0.8)
     for b, seed in enumerate((5, 9)):
         ref = _reference_loop(model, c[b : b + 1], g[b : b + 1], 10 * HOP, 0.8, seed)
-        if output == "mulaw":
+        if output == "mulaw" and excitation == "none":
             assert torch.equal(model.targets(wav[b : b + 1]), ref)  # identical integer samples
         else:
             assert torch.allclose(wav[b : b + 1], ref, rtol=0, atol=1e-9)

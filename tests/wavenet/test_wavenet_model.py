@@ -6,20 +6,23 @@ import dataclasses
 
 import pytest
 import torch
-from wavenet_helpers import HOP, inputs, tiny_config, tiny_model
+from wavenet_helpers import HOP, SF_ORDER, case_kwargs, inputs, tiny_config, tiny_model
 
+import wavekit
+from wavekit.audio.mulaw import mulaw_encode
 from wavekit.config import from_dict, to_dict
 from wavekit.errors import ConfigError
 from wavekit.registry import get_model
+from wavekit.train.checkpoint import save_checkpoint
 from wavekit.wavenet import UpsampleNetwork, WaveNet, WaveNetConfig
 
 F64 = torch.float64
 
 
-def _perturb(wav: torch.Tensor, s: int) -> torch.Tensor:
+def _perturb(wav: torch.Tensor, s: int, far: float = 0.8) -> torch.Tensor:
     """wav with sample s moved far (a different mu-law class and bin for sure)."""
     out = wav.clone()
-    out[:, s] = -0.8 if float(wav[0, s]) > 0 else 0.8
+    out[:, s] = -far if float(wav[0, s]) > 0 else far
     return out
 
 
@@ -29,9 +32,8 @@ def _changed(a: torch.Tensor, b: torch.Tensor) -> list[int]:
     return (diff > 0).nonzero().flatten().tolist()
 
 
-def test_exact_causality(output, conditioning):
-    cin, gin = conditioning
-    model = tiny_model(F64, output=output, cin_channels=cin, gin_channels=gin, kernel_size=3)
+def test_exact_causality(case):
+    model = tiny_model(F64, kernel_size=3, **case_kwargs(case))
     wav, c, g = inputs(model, 2, 90)
     s = 50
     wav2 = _perturb(wav, s)
@@ -45,18 +47,24 @@ def test_exact_causality(output, conditioning):
     assert _changed(params, params2)[0] == s + 1  # the parameters at s do not see x_s
 
 
-@pytest.mark.parametrize("output", ["mulaw", "mol"])
+@pytest.mark.parametrize("output,excitation", [("mulaw", "none"), ("mol", "none"), ("mulaw", "lpc")])
 @pytest.mark.parametrize("kernel_size,layers,stacks", [(2, 6, 2), (3, 6, 2), (3, 5, 1)])
-def test_receptive_field_formula_equals_measured_span(output, kernel_size, layers, stacks):
-    model = tiny_model(F64, output=output, kernel_size=kernel_size, layers=layers, stacks=stacks, cin_channels=6)
+def test_receptive_field_formula_equals_measured_span(output, excitation, kernel_size, layers, stacks):
+    model = tiny_model(F64, output=output, kernel_size=kernel_size, layers=layers, stacks=stacks, cin_channels=6,
+                       excitation=excitation)
     per_stack = layers // stacks
     dilations = [2 ** (i % per_stack) for i in range(layers)]
     formula = 1 + sum((kernel_size - 1) * d for d in dilations)
+    if excitation == "lpc":  # e_{t-1} is an input, and it sees s'_{t-1-order}, which sees s_{t-2-order}
+        formula += SF_ORDER + 1
     assert model.receptive_field == formula
     T, s = 140, 40
-    wav, c, _ = inputs(model, 1, T)
+    wav, c, _ = inputs(model, 2, T)  # two streams: a ReLU of the head silent at some t in one is not in both
+    far = 0.8
+    if excitation == "lpc":  # keep the excitation inside [-1, 1], where its class is not clipped, so that
+        wav, far = wav * 0.05, 0.04  # every dependency reaches the log-probabilities
     with torch.no_grad():
-        changed = _changed(model.log_prob(wav, c), model.log_prob(_perturb(wav, s), c))
+        changed = _changed(model.log_prob(wav, c), model.log_prob(_perturb(wav, s, far), c))
     # log_prob at t depends on x[t - rf] .. x[t], and on nothing earlier
     assert changed == list(range(s, s + formula + 1))
 
@@ -141,15 +149,19 @@ def test_upsample_scales_must_multiply_to_the_hop():
 @pytest.mark.parametrize(
     "bad",
     [dict(layers=10, stacks=3), dict(gate_channels=7), dict(output="wav"), dict(gin_channels=4),
-     dict(dropout=1.0), dict(quantization_channels=1), dict(residual_channels=0)],
+     dict(dropout=1.0), dict(quantization_channels=1), dict(residual_channels=0), {"excitation": "celp"},
+     {"excitation": "lpc", "output": "mol"}, {"excitation": "lpc", "cin_channels": 0},
+     {"excitation": "lpc", "cin_channels": 40}],  # lpc_mel (80 bands) must describe c
 )
 def test_config_validation(bad):
     with pytest.raises(ValueError):
         WaveNetConfig(**bad)
 
 
-def test_config_round_trips_through_strict_dicts_and_registry():
-    cfg = tiny_config(cin_channels=6, gin_channels=4, output="mol")
+@pytest.mark.parametrize("excitation", ["none", "lpc"])
+def test_config_round_trips_through_strict_dicts_and_registry(excitation):
+    cfg = tiny_config(cin_channels=6, gin_channels=4, output="mol" if excitation == "none" else "mulaw",
+                      excitation=excitation)
     assert from_dict(WaveNetConfig, to_dict(cfg)) == cfg
     with pytest.raises(ConfigError, match="upsample_scale"):
         from_dict(WaveNetConfig, {"upsample_scale": [4, 4]})
@@ -177,3 +189,52 @@ def test_loss_trains_and_works_in_float64(output):
     grads = [p.grad for p in model.parameters()]
     assert all(gr is not None and torch.isfinite(gr).all() for gr in grads)
     assert torch.allclose(loss, -model.log_prob(wav, c, g).mean())
+
+
+def test_source_filter_undoes_the_mel_normalisation_with_the_statistics_it_is_sent():
+    """LPC from a normalised mel with the stats the data pipeline sends == LPC from the raw mel without them."""
+    raw_model = tiny_model(F64, cin_channels=6, excitation="lpc")
+    norm_model = tiny_model(F64, cin_channels=6, excitation="lpc")
+    wav, raw, _ = inputs(raw_model, 2, 8 * HOP)
+    raw = raw - 4.0  # a log-mel level
+    mean, std = torch.linspace(-6, -2, 6, dtype=F64), torch.linspace(0.5, 2.0, 6, dtype=F64)
+    c = (raw - mean[:, None]) / std[:, None]
+    reference = raw_model.source_filter.coefficients(raw)
+    assert not torch.allclose(norm_model.source_filter.coefficients(c), reference)  # the statistics matter ...
+    norm_model.loss(wav, c, mel_stats=torch.stack([mean, std]))  # what a training batch sends
+    assert torch.allclose(norm_model.source_filter.coefficients(c), reference)  # ... and undo the normalisation
+    assert torch.equal(norm_model.targets(wav, c), raw_model.targets(wav, raw))
+    state = norm_model.state_dict()  # kept in the model's state, so checkpoints carry them
+    assert torch.equal(state["source_filter.mel_std"], std) and torch.equal(state["source_filter.mel_mean"], mean)
+
+
+def test_source_filter_signals_are_the_linear_prediction_of_the_preemphasised_wave():
+    """s' = s - c s_{t-1}; p_t = -sum_k a_k s'_{t-k} with the frame's a; e = s' - p (the module's definitions)."""
+    model = tiny_model(F64, cin_channels=6, excitation="lpc")
+    wav, c, _ = inputs(model, 1, 5 * HOP)
+    sp, p, e = model.source_filter.signals(wav, c)
+    a = model.source_filter.coefficients(c)[0]  # (frames, order)
+    coef = model.config.lpc.preemphasis
+    s = wav[0].tolist()
+    for t in range(5 * HOP):
+        spt = s[t] - coef * (s[t - 1] if t else 0.0)
+        pt = -sum(float(a[t // HOP, k - 1]) * float(sp[0, t - k]) for k in range(1, SF_ORDER + 1) if t - k >= 0)
+        assert abs(float(sp[0, t]) - spt) < 1e-12 and abs(float(p[0, t]) - pt) < 1e-12
+    assert torch.allclose(e, sp - p)
+    assert torch.equal(model.targets(wav, c), mulaw_encode(e, model.config.quantization_channels))
+
+
+def test_source_filter_checkpoint_describes_itself(tmp_path):
+    """wavekit.load rebuilds the source-filter vocoder, its LPC settings and mel statistics, without the YAML."""
+    model = tiny_model(cin_channels=6, gin_channels=4, excitation="lpc")
+    wav, c, g = inputs(model, 2, 8 * HOP)
+    stats = torch.stack([torch.full((6,), -5.0), torch.full((6,), 2.0)])
+    model.loss(wav, c, g, mel_stats=stats)
+    path = save_checkpoint(tmp_path / "sf.pt", {"kind": "wavenet", "config": to_dict(model.config),
+                                                "model": model.state_dict()})
+    loaded = wavekit.load(path)
+    assert loaded.config == model.config and loaded.config.source_filter
+    with torch.no_grad():
+        assert torch.allclose(loaded.log_prob(wav, c, g), model.log_prob(wav, c, g), rtol=0, atol=1e-6)
+    assert torch.equal(loaded.source_filter.mel_mean, stats[0]) and torch.equal(loaded.source_filter.mel_std, stats[1])
+    assert torch.equal(loaded.generate(c=c, g=g, seed=3), model.generate(c=c, g=g, seed=3))

@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import torch
 
-from wavekit.wavenet import WaveNet, WaveNetConfig
+from wavekit.audio.features import MelConfig
+from wavekit.audio.lpc import LPCConfig
+from wavekit.wavenet import IncrementalWaveNet, WaveNet, WaveNetConfig
 
 OUTPUTS = ["mulaw", "mol", "gaussian"]
 # (cin_channels, gin_channels): none, local, global, both
 CONDITIONING = [(0, 0), (6, 0), (0, 4), (6, 4)]
 HOP = 6  # upsample scales (2, 3)
+SF_ORDER = 5  # LPC order of the tiny source-filter models
+# (output, cin, gin, excitation): every plain combination, and the source-filter mode (mu-law, with a mel)
+CASES = [(o, cin, gin, "none") for o in OUTPUTS for cin, gin in CONDITIONING] + [
+    ("mulaw", 6, 0, "lpc"), ("mulaw", 6, 4, "lpc"),
+]
+
+
+def case_id(case: tuple) -> str:
+    output, cin, gin, excitation = case
+    cond = {(0, 0): "uncond", (6, 0): "local", (0, 4): "global", (6, 4): "local+global"}[(cin, gin)]
+    return f"{output}-{cond}" + ("-lpc" if excitation == "lpc" else "")
+
+
+def case_kwargs(case: tuple) -> dict:
+    output, cin, gin, excitation = case
+    return {"output": output, "cin_channels": cin, "gin_channels": gin, "excitation": excitation}
 
 
 def tiny_config(**overrides) -> WaveNetConfig:
@@ -31,6 +49,13 @@ def tiny_config(**overrides) -> WaveNetConfig:
     kw.update(overrides)
     if kw["gin_channels"] and "n_speakers" not in overrides:
         kw["n_speakers"] = 5
+    if kw.get("excitation") == "lpc":  # a mel that describes c: cin bands at the upsampling hop
+        kw.setdefault("lpc", LPCConfig(order=SF_ORDER))
+        hop = 1
+        for s in kw["upsample_scales"]:
+            hop *= s
+        kw.setdefault("lpc_mel", MelConfig(n_mels=kw["cin_channels"], hop_length=hop, n_fft=32, win_length=32,
+                                           fmin=0.0, fmax=8000.0))
     return WaveNetConfig(**kw)
 
 
@@ -53,3 +78,31 @@ def inputs(model: WaveNet, batch: int, length: int, seed: int = 1):
     c = torch.randn(batch, cfg.cin_channels, -(-length // cfg.hop_length), generator=gen, dtype=dtype) if cfg.cin_channels else None
     g = torch.randint(0, cfg.n_speakers, (batch,), generator=gen) if cfg.gin_channels else None
     return wav, c, g
+
+
+def teacher_forced_steps(inc: IncrementalWaveNet, model: WaveNet, wav, c, g) -> torch.Tensor:
+    """Params (B, P, T) from stepping ``inc`` with the true previous values (samples in the source-filter mode)."""
+    B, T = wav.shape
+    x = wav.to(inc.dtype) if model.config.source_filter else model.targets(wav)
+    prev = torch.cat([inc.silence(B).unsqueeze(1), x[:, :-1]], dim=1)
+    cond = inc.precompute(c, g, T)
+    lpc = inc.lpc_rows(c, T)
+    state = inc.init_state(B)
+    steps = [
+        inc.step(prev[:, t], cond[t if cond.shape[0] > 1 else 0], state, None if lpc is None else lpc[t])
+        for t in range(T)
+    ]
+    return torch.stack(steps, dim=2)
+
+
+def quiet_excitation(model: WaveNet) -> None:
+    """Favour small excitation classes, as a trained source-filter model does.
+
+    An untrained model's most likely excitation is often near +-1, so the generated waveform
+    clips at +-1, and a clipped sample's excitation is not the drawn one (the documented
+    exception of the fixed point). A peak at the silent class in the last bias prevents that.
+    """
+    q = model.config.quantization_channels
+    k = torch.arange(q, dtype=model.head[-1].bias.dtype)
+    with torch.no_grad():
+        model.head[-1].bias.add_(-0.05 * (k - q // 2) ** 2)

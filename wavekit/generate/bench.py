@@ -7,7 +7,8 @@
 - ``engine``: the 20-layer model in the engine with 1, 8 and 32 concurrent streams;
 - ``rtf``: seconds of compute per second of 16 kHz audio for the default
   vocoder (``WaveNetConfig()``, mel conditioned) at batch 1, conditioning
-  (upsampling and projections) included;
+  (upsampling and projections) included; ``rtf_source_filter`` the same vocoder
+  in the source-filter mode (``excitation="lpc"``: LPC from the mel included);
 - ``train``: training samples/s of the default config (Adam steps on random crops);
 - ``cuda_graphs`` (``--device cuda`` only, else None): the 20-layer model in the
   engine at 1 stream with the step replayed as a CUDA graph vs run eagerly.
@@ -172,11 +173,15 @@ def _measure(
         _model(default, device), 1, frames * default.hop_length, frames, threads=gen_threads, device=device,
         repeats=repeats,
     )
+    sf = WaveNetConfig(dropout=0.0, excitation="lpc")
+    rtf_sf = SAMPLE_RATE / engine_samples_per_s(
+        _model(sf, device), 1, frames * sf.hop_length, frames, threads=gen_threads, device=device, repeats=repeats,
+    )
     batch, crop, steps = (1, 1024, 1) if quick else (4, 8192, 3)
     train = {"samples_per_s": train_samples_per_s(WaveNetConfig(), device, batch, crop, steps)}
     backend = "torch + CUDA graphs" if device == "cuda" else "numba (CPU)"
     return {
-        "generation": generation, "engine": engine, "rtf": rtf, "train": train, "cuda_graphs": cuda_graphs,
+        "generation": generation, "engine": engine, "rtf": rtf, "rtf_source_filter": rtf_sf, "train": train, "cuda_graphs": cuda_graphs,
         "settings": {"device": device, "quick": quick, "torch_threads": torch.get_num_threads(), "generation_threads": gen_threads,
                      "generation_backend": backend, "train_batch": [batch, crop], "repeats": repeats},
     }
@@ -199,6 +204,7 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append(f"CUDA graphs ({graphs['streams']} stream): on {graphs['graphs_on_samples_per_s']:.0f}/s, "
                      f"off {graphs['graphs_off_samples_per_s']:.0f}/s")
     lines += ["", f"default vocoder real-time factor (batch 1): {result['rtf']:.2f}",
+              f"  source-filter mode (excitation=lpc): {result['rtf_source_filter']:.2f}",
               f"training samples/s (default config): {result['train']['samples_per_s']:.0f}"]
     s = result["settings"]
     lines.append(f"[device {s['device']}, torch {s['torch_threads']} thread(s), generation {s['generation_threads']} thread(s) {s['generation_backend']}]")

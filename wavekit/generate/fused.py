@@ -15,6 +15,7 @@ call). :class:`wavekit.generate.torch_step.TorchSlots` has the same methods.
 from __future__ import annotations
 
 import threading
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -24,6 +25,14 @@ from wavekit.audio.mulaw import mulaw_decode, mulaw_encode
 from wavekit.generate import kernels
 from wavekit.generate.draw import KINDS
 from wavekit.wavenet.incremental import IncrementalWaveNet
+
+
+class StreamInput(NamedTuple):
+    """One utterance's conditioning as a backend holds it: ``cond`` the blocks' conditioning input
+    (or None) and, in the source-filter mode, ``lpc`` the predictor of every sample (length, order)."""
+
+    cond: object
+    lpc: object = None
 
 
 def _np(t: Tensor, dtype: np.dtype) -> np.ndarray:
@@ -56,6 +65,8 @@ class FusedWaveNet:
         self.past_len = int(blocked.sum())
         if inc.in_table is not None:
             self.embed, self.w_in, self.b_in = _np(inc.in_table, dt), np.zeros(R, dt), np.zeros(R, dt)
+        elif inc.in_w is None:  # source-filter mode: its own input (sf_weights below)
+            self.embed, self.w_in, self.b_in = np.zeros((1, R), dt), np.zeros(R, dt), np.zeros(R, dt)
         else:
             self.embed, self.w_in, self.b_in = np.zeros((1, R), dt), _np(inc.in_w, dt), _np(inc.in_b, dt)
         self.w_conv = np.stack([_np(w.reshape(K, R, G), dt) for w in inc.conv_w])  # (L, K, R, G) oldest tap first
@@ -77,23 +88,37 @@ class FusedWaveNet:
         self.cond_w = None if inc.cond_w is None else _np(inc.cond_w.t(), dt)  # (cin + gin, L * G)
         self.tanh_coefs = kernels.tanh_coefficients(dt)  # float32: the vectorised rational tanh
         q = cfg.quantization_channels
-        self.decode_table = mulaw_decode(np.arange(q), q).astype(dt) if cfg.output == "mulaw" else np.zeros(1, dt)
+        self.decode_table = mulaw_decode(np.arange(q), q, dtype=dt) if cfg.output == "mulaw" else np.zeros(1, dt)
         self.silence_class = int(mulaw_encode(np.zeros(1), q)[0]) if cfg.output == "mulaw" else 0
+        # source-filter mode (kernels module docstring); empty arrays in the plain mode
+        self.lpc_order = cfg.lpc.order if cfg.source_filter else 0
+        embed = _np(inc.sf_embed, dt) if inc.sf_embed is not None else np.zeros((0, 1, R), dt)
+        self.sf_weights = (embed, np.full(1, inc.sf_coef, dt))
 
     # ---- conditioning ---------------------------------------------------------------------------
 
-    def conditioning_input(self, mel: np.ndarray | None, speaker: int | None, length: int) -> np.ndarray | None:
+    def conditioning_input(self, mel: np.ndarray | None, speaker: int | None, length: int) -> StreamInput:
         """The blocks' conditioning input for one utterance, time-major.
 
-        mel (cin, frames) normalised, speaker id -> (length, cin + gin), (1, gin) for a
-        speaker only, or None. The mel is upsampled for the whole utterance in one pass.
+        mel (cin, frames) normalised, speaker id -> ``cond`` (length, cin + gin), (1, gin) for a
+        speaker only, or None; the mel is upsampled for the whole utterance in one pass.
+        Source-filter mode: ``lpc`` (length, order), every sample's predictor from the mel.
         """
         model = self.inc.model
         c = None if mel is None else torch.as_tensor(np.asarray(mel)).unsqueeze(0)
         g = None if speaker is None else torch.tensor([int(speaker)], dtype=torch.long)
         with torch.no_grad():
             cond = model.conditioning(c, g, length)
-        return None if cond is None else _np(cond[0].t(), self.dtype)
+            lpc = self.inc.lpc_rows(c, length)
+        return StreamInput(
+            None if cond is None else _np(cond[0].t(), self.dtype), None if lpc is None else _np(lpc[:, 0], self.dtype)
+        )
+
+    def sf_state(self, slots: int, chunk: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Zeroed source-filter state (hist, last, lpc) for ``slots`` slots (kernels module docstring)."""
+        n = slots if self.lpc_order else 0
+        o = max(self.lpc_order, 1)
+        return (np.zeros((n, o), self.dtype), np.zeros((n, 2), self.dtype), np.zeros((n, chunk, o), self.dtype))
 
     def project(self, cond_in: np.ndarray | None, start: int, stop: int, out: np.ndarray) -> None:
         """Per-layer conditioning (+ conv bias) of samples start..stop-1 into out (stop-start, L, G)."""
@@ -132,8 +157,13 @@ class FusedWaveNet:
         L, G = self.conv_b.shape
         dt = self.dtype
         cond = np.zeros((1, 1, T, L, G), dt)
-        self.project(self.conditioning_input(mel, speaker, T), 0, T, cond[0, 0])
-        if cfg.output == "mulaw":
+        stream = self.conditioning_input(mel, speaker, T)
+        self.project(stream.cond, 0, T, cond[0, 0])
+        sf_state = self.sf_state(1, T)
+        if self.lpc_order:
+            sf_state[2][0] = stream.lpc
+            teacher = np.asarray(wav, dtype=np.float64)
+        elif cfg.output == "mulaw":
             teacher = mulaw_encode(np.asarray(wav), cfg.quantization_channels).astype(np.float64)
         else:
             teacher = torch.as_tensor(np.asarray(wav, dtype=np.float64))
@@ -147,7 +177,7 @@ class FusedWaveNet:
             np.zeros((max(self.past_len, 1), 1, cfg.gate_channels), dt), np.zeros(1),
             np.full(1, self.silence_class, np.int64), cond, np.zeros(1, np.int64), np.full((1, T, 3), 0.5),
             np.zeros(1, np.int64),
-            np.zeros(1), np.zeros((1, T), dt), params, teacher[None], 1,
+            np.zeros(1), np.zeros((1, T), dt), params, teacher[None], 1, self.sf_weights, sf_state,
         )
         return params[0]
 
@@ -179,6 +209,7 @@ class NumbaSlots:
         self.past = np.zeros((max(net.past_len, 1), slots, G), dt)
         self.x_prev = np.zeros(slots)
         self.cls_prev = np.zeros(slots, np.int64)
+        self.sf = net.sf_state(slots, chunk)  # source-filter state (empty in the plain mode)
         # a second buffer only for mel-conditioned models: the only ones with projections to do ahead
         self.cond = np.zeros((2 if net.config.cin_channels else 1, slots, chunk, L, G), dt)
         self.cond_buf = np.zeros(slots, np.int64)  # slot b's current buffer
@@ -191,7 +222,7 @@ class NumbaSlots:
         self._queued: dict[int, tuple[np.ndarray, int, int]] = {}  # slot -> (cond_in, start, n) to project ahead
         self._worker: threading.Thread | None = None
 
-    def conditioning_input(self, mel: np.ndarray | None, speaker: int | None, length: int) -> np.ndarray | None:
+    def conditioning_input(self, mel: np.ndarray | None, speaker: int | None, length: int) -> StreamInput:
         return self.net.conditioning_input(mel, speaker, length)
 
     def _join(self) -> None:
@@ -209,12 +240,18 @@ class NumbaSlots:
         self.past[:, b] = 0.0  # = the past taps of an empty past, for the rest of the current blocks
         self.x_prev[b] = 0.0
         self.cls_prev[b] = self.net.silence_class
+        if self.net.lpc_order:
+            for arr in self.sf:
+                arr[b] = 0.0
         self.temperature[b] = temperature
 
-    def fill(self, b: int, lo: int, cond_in: np.ndarray | None, start: int, noise: np.ndarray) -> None:
+    def fill(self, b: int, lo: int, stream: StreamInput, start: int, noise: np.ndarray) -> None:
         """Chunk rows lo.. of slot b: conditioning of samples start.. and the uniforms noise (n, 3)."""
         self._join()
         n = len(noise)
+        cond_in = stream.cond
+        if stream.lpc is not None:
+            self.sf[2][b, lo : lo + n] = stream.lpc[start : start + n]
         ahead = self._ahead[b]
         if lo == 0 and ahead is not None and ahead[0] is cond_in and ahead[1] == start:
             self.cond_buf[b] ^= 1  # projected ahead: flip to it
@@ -232,6 +269,9 @@ class NumbaSlots:
         self.queues[:, dst] = self.queues[:, src]
         self.past[:, dst] = self.past[:, src]
         self.cond[:, dst] = self.cond[:, src]
+        if self.net.lpc_order:
+            for arr in self.sf:
+                arr[dst] = arr[src]
         for arr in (self.x_prev, self.cls_prev, self.cond_buf, self.noise, self.temperature, self.wave):
             arr[dst] = arr[src]
         self._ahead[dst], self._ahead[src] = self._ahead[src], None
@@ -258,7 +298,8 @@ class NumbaSlots:
             steps, pos, *self.net.weight_args(),
             self.queues[:, :n], self.past[:, :n], self.x_prev[:n], self.cls_prev[:n], self.cond[:, :n],
             self.cond_buf[:n], self.noise[:n], np.full(n, lo, np.int64), self.temperature[:n], self.wave[:n],
-            self._no_params, self._no_teacher, self.threads,
+            self._no_params, self._no_teacher, self.threads, self.net.sf_weights,
+            tuple(arr[:n] for arr in self.sf),
         )
 
     def collect(self, n: int, lo: int, hi: int) -> np.ndarray:

@@ -36,6 +36,14 @@ L layers, K kernel taps, B slots, C chunk length):
   (the engine projects the next chunk into the other buffer meanwhile), ``noise`` (B, C, 3)
   uniforms in (0, 1), ``wave_out`` (B, C);
   ``t_local`` (B,) is each slot's index into its chunk.
+
+Source-filter mode (:mod:`wavekit.wavenet.source_filter`), two grouped arguments:
+``sf_weights = (embed (3, Q, R), coef (1,))`` (empty ``embed`` = plain mode) and
+``sf_state = (hist (B, order), last (B, 2), lpc (B, C, order))``: s'_{t-1-k} newest
+first, ``[s_{t-1}, p_t]``, and the predictor of every chunk row. ``x_prev`` then holds
+the previous waveform sample; :func:`~wavekit.generate.source_filter_steps.sf_input` builds the input from it
+and :func:`~wavekit.generate.source_filter_steps.sf_output` turns the drawn
+excitation class into the next sample.
 """
 
 from __future__ import annotations
@@ -48,6 +56,8 @@ import numpy as np
 from numba import njit, prange
 
 from wavekit.generate.draw import OUT_MULAW, sample_column
+from wavekit.generate.source_filter_steps import sf_input as _sf_input
+from wavekit.generate.source_filter_steps import sf_output as _sf_output
 
 # numba's default OpenMP threading layer calls omp_set_num_threads when it starts its
 # workers, which also resets torch's intra-op thread count (both use the same libgomp).
@@ -221,6 +231,7 @@ def _run_block(
     embed, w_in, b_in, dilations, qoff, past_block, past_off, w_conv, w_skip, b_skip, w_res, b_res,
     w_post1, b_post1, w_post2, b_post2, decode_table, tanh_coefs, fast_gate,
     queues, past, x_prev, cls_prev, cond, cond_buf, noise, t_local, temperature, wave_out, params_out, teacher,
+    sf_weights, sf_state,
 ):
     """Run ``n_steps`` samples for the slots of these (already sliced) state arrays."""
     h_dtype = queues.dtype
@@ -251,8 +262,13 @@ def _run_block(
     sqrt_half, scale, zero, one, two = consts[0], consts[1], consts[2], consts[3], consts[4]
     keep_params = params_out.shape[0] > 0
     forced = teacher.shape[0] > 0
+    source_filter = sf_weights[0].shape[0] > 0
     for step in range(n_steps):
         for b in range(n_slots):
+            skip[b] = b_skip
+            if source_filter:
+                _sf_input(b, x_prev, sf_weights, sf_state, t_local[b] + step, h)
+                continue
             # input projection: a row of the embedding for mu-law classes, else a scaled scalar.
             # Rows of shared arrays are copied element by element, not through views: a view
             # updates its parent's reference count, which the threads would fight over.
@@ -264,7 +280,6 @@ def _run_block(
                 consts[0] = x_prev[b]
                 for r in range(n_res):
                     h[b, r] = w_in[r] * consts[0] + b_in[r]
-            skip[b] = b_skip
         for layer in range(n_layers):
             d = dilations[layer]
             qlen = (n_taps - 1) * d
@@ -326,7 +341,10 @@ def _run_block(
                     params_out[b, t, p] = par[b, p]
             v = sample_column(col, out_kind, n_classes, mixtures, log_scale_min, temperature[b],
                               noise[b, t, 0], noise[b, t, 1], noise[b, t, 2], ex, fast_gate)
-            if out_kind == OUT_MULAW:
+            if source_filter:
+                x_prev[b] = _sf_output(b, decode_table[int(v)], sf_weights, sf_state)
+                wave_out[b, t] = x_prev[b]
+            elif out_kind == OUT_MULAW:
                 c = int(v)
                 wave_out[b, t] = decode_table[c]
                 cls_prev[b] = c
@@ -336,7 +354,7 @@ def _run_block(
                 x_prev[b] = v
             if forced:
                 x_prev[b] = teacher[b, t]
-                if out_kind == OUT_MULAW:
+                if out_kind == OUT_MULAW and not source_filter:
                     cls_prev[b] = int(teacher[b, t])
         pos += 1
     past[:] = past_c
@@ -349,7 +367,7 @@ def run_steps(
     embed, w_in, b_in, dilations, qoff, past_block, past_off, w_conv, w_skip, b_skip, w_res, b_res,
     w_post1, b_post1, w_post2, b_post2, decode_table, tanh_coefs, fast_gate,
     queues, past, x_prev, cls_prev, cond, cond_buf, noise, t_local, temperature, wave_out, params_out, teacher,
-    n_blocks,
+    n_blocks, sf_weights, sf_state,
 ):
     """Advance every slot by ``n_steps`` samples; returns the new global step counter.
 
@@ -359,6 +377,7 @@ def run_steps(
     place. ``params_out`` (B, C, P) receives the distribution parameters of
     every step when non-empty. ``teacher`` (B, C) non-empty: feed these values
     (mu-law: class indices) instead of the samples (teacher forcing, for tests).
+    ``sf_weights`` / ``sf_state``: the source-filter mode's values (module docstring).
     """
     n_slots = x_prev.shape[0]
     n_blocks = max(1, min(n_blocks, n_slots))
@@ -369,11 +388,13 @@ def run_steps(
         if b0 < b1:
             pk = params_out[b0:b1] if params_out.shape[0] > 0 else params_out
             te = teacher[b0:b1] if teacher.shape[0] > 0 else teacher
+            sf_st = (sf_state[0][b0:b1], sf_state[1][b0:b1], sf_state[2][b0:b1])
             _run_block(
                 n_steps, pos, out_kind, n_classes, mixtures, log_scale_min, skip_scale,
                 embed, w_in, b_in, dilations, qoff, past_block, past_off, w_conv, w_skip, b_skip, w_res, b_res,
                 w_post1, b_post1, w_post2, b_post2, decode_table, tanh_coefs, fast_gate,
                 queues[:, b0:b1], past[:, b0:b1], x_prev[b0:b1], cls_prev[b0:b1], cond[:, b0:b1], cond_buf[b0:b1],
                 noise[b0:b1], t_local[b0:b1], temperature[b0:b1], wave_out[b0:b1], pk, te,
+                sf_weights, sf_st,
             )
     return pos + n_steps

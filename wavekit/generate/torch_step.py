@@ -8,7 +8,9 @@ buffers allocated once for all ``slots`` streams on the model's device:
 - ``cond`` (slots, chunk, L, G): every layer's conditioning projection (plus
   conv bias) for the current chunk of samples, projected on the device;
 - ``noise`` (slots, chunk, 3) float64: the streams' uniforms for the chunk;
-- ``temperature`` (slots,), ``wave`` (slots, chunk) the generated samples.
+- ``temperature`` (slots,), ``wave`` (slots, chunk) the generated samples;
+- source-filter mode: ``lpc`` (slots, chunk, order) every chunk row's predictor, and
+  the predictor's past in ``state.sf``; ``prev`` then holds waveform samples.
 
 One step (:meth:`_step`) reads chunk row ``t % chunk`` with index tensors,
 runs :meth:`IncrementalWaveNet.step` (the fixed handful of matrix products),
@@ -26,10 +28,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from wavekit.audio.mulaw import mulaw_decode
 from wavekit.generate.draw import KINDS, OUT_MULAW, draw
+from wavekit.generate.fused import StreamInput
 from wavekit.wavenet.incremental import IncrementalWaveNet
 
 WARMUP_STEPS = 3
@@ -59,9 +61,11 @@ class TorchSlots:
         self.noise = torch.full((slots, chunk, 3), 0.5, dtype=torch.float64, device=device)
         self.temperature = torch.ones(slots, dtype=torch.float64, device=device)
         self.wave = torch.zeros(slots, chunk, dtype=tdt, device=device)
+        self.sf = cfg.source_filter
+        self.lpc = torch.zeros(slots, chunk, cfg.lpc.order, dtype=tdt, device=device) if self.sf else None
         q = cfg.quantization_channels
         # the numba backend's table, so both backends write the same values
-        self.decode = torch.from_numpy(mulaw_decode(np.arange(q), q).astype(self.dtype)).to(device)
+        self.decode = torch.from_numpy(mulaw_decode(np.arange(q), q, dtype=self.dtype)).to(device)
         self.graph: torch.cuda.CUDAGraph | None = None
         if graphs:
             self._capture()
@@ -74,9 +78,13 @@ class TorchSlots:
         row = self.state.t.remainder(self.chunk).view(1)
         cond_t = self.cond.index_select(1, row)[:, 0]  # (slots, L, G)
         u = self.noise.index_select(1, row)[:, 0]  # (slots, 3)
-        params = self.inc.step(self.prev, cond_t, self.state)
+        lpc_t = self.lpc.index_select(1, row)[:, 0] if self.sf else None
+        params = self.inc.step(self.prev, cond_t, self.state, lpc_t)
         v = draw(params, self.temperature, u, **self._draw_kw)
-        if self.kind == OUT_MULAW:  # classes
+        if self.sf:  # excitation classes -> waveform samples
+            value = self.inc.next_sample(v, self.state)
+            self.prev.copy_(value)
+        elif self.kind == OUT_MULAW:  # classes
             self.prev.copy_(v)
             value = self.decode.index_select(0, v)
         else:
@@ -102,27 +110,34 @@ class TorchSlots:
         for q in self.state.queues:
             q.buffer.zero_()
         self.state.t.zero_()
+        if self.state.sf is not None:
+            self.state.sf.reset(torch.ones(self.slots, dtype=torch.bool, device=self.device))
         self.prev.copy_(self.silence.expand_as(self.prev))
         self.wave.zero_()
 
     # ---- slot management (the engine's calls) ---------------------------------------------------
 
     @torch.no_grad()
-    def conditioning_input(self, mel: np.ndarray | None, speaker: int | None, length: int) -> Tensor | None:
-        """One utterance's conditioning input on the device: (1, cin + gin, length), (1, gin, 1) or None."""
+    def conditioning_input(self, mel: np.ndarray | None, speaker: int | None, length: int) -> StreamInput:
+        """One utterance's conditioning input on the device: (1, cin + gin, length), (1, gin, 1) or None,
+        and in the source-filter mode every sample's predictor (length, 1, order)."""
         c = None if mel is None else torch.as_tensor(np.asarray(mel)).unsqueeze(0).to(self.device)
         g = None if speaker is None else torch.tensor([int(speaker)], dtype=torch.long, device=self.device)
-        return self.inc.conditioning_input(c, g, length)
+        return StreamInput(self.inc.conditioning_input(c, g, length), self.inc.lpc_rows(c, length))
 
     def admit(self, b: int, temperature: float) -> None:
         for q in self.state.queues:
             q.buffer[:, b] = 0.0
         self.prev[b] = self.silence[0]
         self.temperature[b] = temperature
+        if self.state.sf is not None:
+            self.state.sf.reset(torch.arange(self.slots, device=self.device) == b)
 
-    def fill(self, b: int, lo: int, cond_in: Tensor | None, start: int, noise: np.ndarray) -> None:
+    def fill(self, b: int, lo: int, stream: StreamInput, start: int, noise: np.ndarray) -> None:
         n = len(noise)
-        proj = self.inc.project(cond_in, start, start + n)  # (n, 1, L, G) or (1, 1, L, G)
+        if stream.lpc is not None:
+            self.lpc[b, lo : lo + n] = stream.lpc[start : start + n, 0]
+        proj = self.inc.project(stream.cond, start, start + n)  # (n, 1, L, G) or (1, 1, L, G)
         self.cond[b, lo : lo + n] = proj[:, 0]
         self.noise[b, lo : lo + n] = torch.from_numpy(noise).to(self.device)
 
@@ -131,6 +146,9 @@ class TorchSlots:
             q.buffer[:, dst] = q.buffer[:, src]
         for buf in (self.prev, self.cond, self.noise, self.temperature, self.wave):
             buf[dst] = buf[src]
+        if self.sf:
+            self.lpc[dst] = self.lpc[src]
+            self.state.sf.move(src, dst)
 
     @torch.no_grad()
     def run(self, n: int, steps: int, pos: int, lo: int) -> None:

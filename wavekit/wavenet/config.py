@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from wavekit.audio.features import MelConfig
+from wavekit.audio.lpc import LPCConfig
 from wavekit.core.receptive_field import receptive_field, stacked_dilations
 
 OUTPUTS = ("mulaw", "mol", "gaussian")
+EXCITATIONS = ("none", "lpc")
 
 
 @dataclass
@@ -30,6 +33,13 @@ class WaveNetConfig:
     - ``gin_channels``: speaker embedding size (0 = none); ``n_speakers`` ids.
     - ``dropout`` on each residual input during training; ``weight_norm`` on
       every conv (folded away for generation).
+    - ``excitation``: "none" models the waveform itself; "lpc" is the
+      source-filter mode (:mod:`wavekit.wavenet.source_filter`): linear
+      prediction from the mel (``lpc``: order, pre-emphasis, lag window, noise
+      floor; ``lpc_mel``: the mel settings of ``c``, those of the corpus)
+      carries the envelope and the network models the excitation of the
+      pre-emphasised signal, as a mu-law categorical (``output="mulaw"``, needs
+      ``cin_channels > 0``). The receptive field grows by ``lpc.order + 1``.
     """
 
     layers: int = 24
@@ -49,6 +59,9 @@ class WaveNetConfig:
     upsample_scales: tuple[int, ...] = (4, 4, 4, 4)
     dropout: float = 0.05
     weight_norm: bool = True
+    excitation: Literal["none", "lpc"] = "none"
+    lpc: LPCConfig = field(default_factory=LPCConfig)
+    lpc_mel: MelConfig = field(default_factory=MelConfig)
 
     def __post_init__(self) -> None:
         self.upsample_scales = tuple(self.upsample_scales)
@@ -76,6 +89,21 @@ class WaveNetConfig:
             raise ValueError(f"upsample_scales must be positive integers, got {list(self.upsample_scales)}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.excitation not in EXCITATIONS:
+            raise ValueError(f"excitation must be one of {', '.join(EXCITATIONS)}, got {self.excitation!r}")
+        if self.source_filter:
+            if self.output != "mulaw" or self.cin_channels < 1:
+                raise ValueError('excitation="lpc" needs output="mulaw" and a mel (cin_channels > 0)')
+            if self.lpc_mel.n_mels != self.cin_channels or self.lpc_mel.hop_length != self.hop_length:
+                raise ValueError(
+                    f"lpc_mel (n_mels {self.lpc_mel.n_mels}, hop {self.lpc_mel.hop_length}) must describe the mel c "
+                    f"(cin_channels {self.cin_channels}, upsample hop {self.hop_length})"
+                )
+
+    @property
+    def source_filter(self) -> bool:
+        """True in the source-filter mode (``excitation="lpc"``)."""
+        return self.excitation == "lpc"
 
     @property
     def dilations(self) -> list[int]:
@@ -83,8 +111,9 @@ class WaveNetConfig:
 
     @property
     def receptive_field(self) -> int:
-        """Past samples that p(x_t | ...) sees: x_{t-rf} .. x_{t-1}."""
-        return receptive_field([self.kernel_size] * self.layers, self.dilations)
+        """Past samples that p(x_t | ...) sees: x_{t-rf} .. x_{t-1} (+ order + 1 in the source-filter mode)."""
+        rf = receptive_field([self.kernel_size] * self.layers, self.dilations)
+        return rf + (self.lpc.order + 1 if self.source_filter else 0)
 
     @property
     def hop_length(self) -> int:

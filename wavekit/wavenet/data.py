@@ -3,7 +3,10 @@
 Registered as the data builder of model kind "wavenet". Batches are
 ``{"wav": (B, T), "c": (B, n_mels, T // hop), "g": (B,)}`` ("c" only when
 the model has local conditioning, ``cin_channels > 0``; "g" only when it has
-global conditioning, ``gin_channels > 0``, and ``use_speaker`` is on).
+global conditioning, ``gin_channels > 0``, and ``use_speaker`` is on). In the
+source-filter mode (``excitation="lpc"``) every batch also carries
+``"mel_stats"`` (2, n_mels): the corpus' per-band mean and std, which the model
+keeps to turn the normalised mel back into the log-mel its LPC is computed from.
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ import functools
 import math
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
+import torch
 
 from wavekit.audio.datasets import AudioDataset, collate_audio, load_corpus
 from wavekit.config import to_dict
@@ -67,6 +73,11 @@ def build_wavenet_data(data_cfg: WaveNetDataConfig, model_cfg: Any) -> DataBundl
             f"model.upsample_scales {list(scales)} multiply to {math.prod(scales)}, "
             f"but the corpus hop length is {mel.hop_length}; make them multiply to the hop"
         )
+    if getattr(model_cfg, "source_filter", False) and model_cfg.lpc_mel != mel:
+        raise ConfigError(
+            f"model.lpc_mel {to_dict(model_cfg.lpc_mel)} differs from the mel settings of the corpus {corpus.root} "
+            f"{to_dict(mel)}; set model.lpc_mel to the corpus' mel settings"
+        )
     use_speaker = data_cfg.use_speaker and gin > 0
     n_speakers = int(getattr(model_cfg, "n_speakers", 0) or 0)
     if use_speaker and n_speakers < len(corpus.speakers):
@@ -83,12 +94,30 @@ def build_wavenet_data(data_cfg: WaveNetDataConfig, model_cfg: Any) -> DataBundl
     return DataBundle(
         train=train,
         valid=valid,
-        collate=functools.partial(collate_audio, c_pad=train.silence_frame),
+        collate=functools.partial(
+            _collate, c_pad=train.silence_frame,
+            mel_stats=_stats_tensor(corpus.stats, data_cfg.normalize) if getattr(model_cfg, "source_filter", False) else None,
+        ),
         checkpoint_extra={
             "audio": {"mel": to_dict(mel), "stats": corpus.stats.to_dict()},
             "speakers": dict(corpus.speakers),
         },
     )
+
+
+def _stats_tensor(stats: Any, normalize: bool) -> torch.Tensor:
+    """(2, n_mels): the mean and std that normalised the batches' mel (0 and 1 when not normalised)."""
+    mean, std = np.asarray(stats.mean), np.asarray(stats.std)
+    if not normalize:
+        mean, std = np.zeros_like(mean), np.ones_like(std)
+    return torch.from_numpy(np.stack([mean, std]).astype(np.float32))
+
+
+def _collate(items: list[dict], c_pad: Any, mel_stats: torch.Tensor | None) -> dict[str, torch.Tensor]:
+    batch = collate_audio(items, c_pad=c_pad)
+    if mel_stats is not None:
+        batch["mel_stats"] = mel_stats
+    return batch
 
 
 register_data("wavenet", WaveNetDataConfig, build_wavenet_data)

@@ -36,9 +36,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from wavekit.audio.mulaw import mulaw_decode
 from wavekit.core.conv import folded_copy
 from wavekit.core.gated import RESIDUAL_SCALE, gated_activation
 from wavekit.core.incremental import ConvQueue, flatten_conv_weight
+from wavekit.wavenet import source_filter as sfm
 
 
 def _out_weight(block: nn.Module) -> Tensor:
@@ -53,6 +55,7 @@ class IncrementalState:
 
     queues: list[ConvQueue]
     t: Tensor
+    sf: sfm.SourceFilterState | None = None  # the linear predictor's past (source-filter mode)
 
 
 class IncrementalWaveNet:
@@ -94,7 +97,13 @@ class IncrementalWaveNet:
         self.h1_b = m.head[1].bias
         self.h2_w = m.head[3].weight[:, :, 0].t().contiguous()
         self.h2_b = m.head[3].bias
-        if cfg.output == "mulaw":
+        # source-filter mode: x_prev is the previous waveform sample, the input is built by
+        # wavekit.wavenet.source_filter.step_input from it and the per-sample predictor lpc_t
+        self.sf_embed = m.source_filter.embed if m.source_filter is not None else None
+        self.sf_coef = float(cfg.lpc.preemphasis)
+        if self.sf_embed is not None:
+            self.in_table, self.in_w, self.in_b = None, None, None
+        elif cfg.output == "mulaw":
             self.in_table, self.in_w, self.in_b = m.input_embed.weight, None, None
         else:
             self.in_table, self.in_w, self.in_b = None, m.input_conv.weight[:, 0, 0], m.input_conv.bias
@@ -139,23 +148,47 @@ class IncrementalWaveNet:
         """
         return self.project(self.conditioning_input(c, g, length), 0, length)
 
+    @torch.no_grad()
+    def lpc_rows(self, c: Tensor | None, length: int) -> Tensor | None:
+        """Source-filter mode: the predictor of every sample (length, B, order) from the mel c; else None."""
+        if self.sf_embed is None:
+            return None
+        a = self.model.source_filter.coefficients(c.to(self.dtype))
+        return self.model.source_filter.per_sample(a, length).transpose(0, 1).to(self.dtype)
+
     def init_state(self, batch_size: int) -> IncrementalState:
         k = self.config.kernel_size
         queues = [
             ConvQueue(batch_size, self.R, k, d, dtype=self.dtype, device=self.device) for d in self.config.dilations
         ]
-        return IncrementalState(queues, torch.zeros((), dtype=torch.long, device=self.device))
+        sf = None
+        if self.sf_embed is not None:
+            sf = sfm.SourceFilterState(batch_size, self.config.lpc.order, self.dtype, self.device)
+        return IncrementalState(queues, torch.zeros((), dtype=torch.long, device=self.device), sf)
 
     def reset_slots(self, state: IncrementalState, mask: Tensor) -> None:
         """Streams where mask (B,) is True start again from an empty past."""
         for q in state.queues:
             q.reset(mask)
+        if state.sf is not None:
+            state.sf.reset(mask)
+
+    def next_sample(self, values: Tensor, state: IncrementalState) -> Tensor:
+        """Source-filter mode: drawn excitation classes (B,) -> waveform samples s_t (B,), the next x_prev."""
+        e = mulaw_decode(values, self.config.quantization_channels, dtype=self.dtype)
+        return sfm.next_sample(e, self.sf_coef, state.sf)
 
     @torch.no_grad()
-    def step(self, x_prev: Tensor, cond_t: Tensor, state: IncrementalState) -> Tensor:
-        """x_prev (B,) previous values, cond_t (B, L, G) -> params (B, P) for the next sample; t += 1."""
+    def step(self, x_prev: Tensor, cond_t: Tensor, state: IncrementalState, lpc_t: Tensor | None = None) -> Tensor:
+        """x_prev (B,) previous values, cond_t (B, L, G) -> params (B, P) for the next sample; t += 1.
+
+        Source-filter mode: x_prev is the previous waveform sample and lpc_t (B, order) the
+        predictor of this sample (:meth:`lpc_rows`); the params are those of the excitation.
+        """
         t, R = state.t, self.R
-        if self.in_table is not None:
+        if self.sf_embed is not None:
+            h = sfm.step_input(self.sf_embed, self.sf_coef, x_prev, lpc_t, state.sf)
+        elif self.in_table is not None:
             h = self.in_table.index_select(0, x_prev)
         else:
             h = torch.addcmul(self.in_b, x_prev.unsqueeze(1), self.in_w)

@@ -34,6 +34,7 @@ from wavekit.core.mixture import snap_to_bins
 from wavekit.registry import register_model
 from wavekit.wavenet.conditioning import SpeakerEmbedding, UpsampleNetwork
 from wavekit.wavenet.config import WaveNetConfig
+from wavekit.wavenet.source_filter import SourceFilter
 
 
 def make_distribution(cfg: WaveNetConfig) -> Distribution:
@@ -53,9 +54,11 @@ class WaveNet(nn.Module):
         cfg = self.config = config
         self.distribution = make_distribution(cfg)
         R, G, S = cfg.residual_channels, cfg.gate_channels, cfg.skip_channels
-        if cfg.output == "mulaw":
+        # the source-filter mode has its own input embedding (wavekit.wavenet.source_filter)
+        self.source_filter = SourceFilter(cfg) if cfg.source_filter else None
+        if self.source_filter is None and cfg.output == "mulaw":
             self.input_embed = nn.Embedding(cfg.quantization_channels, R)
-        else:
+        elif self.source_filter is None:
             self.input_conv = nn.Conv1d(1, R, 1)
         self.upsample = UpsampleNetwork(cfg.upsample_scales) if cfg.cin_channels else None
         self.speaker = SpeakerEmbedding(cfg.n_speakers, cfg.gin_channels) if cfg.gin_channels else None
@@ -94,24 +97,43 @@ class WaveNet(nn.Module):
 
     # ---- waveform <-> model values ---------------------------------------------------------
 
-    def targets(self, wav: Tensor) -> Tensor:
-        """Waveform (B, T) -> the values the distribution models: mu-law classes (long) or snapped floats."""
+    def targets(self, wav: Tensor, c: Tensor | None = None) -> Tensor:
+        """Waveform (B, T) -> the values the distribution models: mu-law classes (long) or snapped floats.
+
+        In the source-filter mode these are the classes of the excitation, which needs the mel c.
+        """
         if wav.dim() != 2 or not wav.is_floating_point():
             raise ValueError(f"wav must be a float (B, T) tensor in [-1, 1], got {tuple(wav.shape)} {wav.dtype}")
+        if self.source_filter is not None:
+            return self.source_filter.targets(self._signals(wav, c)[2])
         if self.config.output == "mulaw":
             return mulaw_encode(wav, self.config.quantization_channels)
         return snap_to_bins(wav.to(self._dtype), self.config.bins)
 
     def to_waveform(self, values: Tensor) -> Tensor:
-        """Inverse of :meth:`targets`: model values (B, T) -> float waveform."""
+        """Inverse of :meth:`targets`: model values (B, T) -> float waveform (plain mode only)."""
+        if self.source_filter is not None:
+            raise ValueError("source-filter values are excitation classes: the waveform needs the predictor (generate)")
         if self.config.output == "mulaw":
             return mulaw_decode(values, self.config.quantization_channels, dtype=self._dtype)
         return values.to(self._dtype)
 
     def silence(self, batch_size: int, device: torch.device | None = None) -> Tensor:
-        """The value fed as "previous sample" before the start: (B,) mu-law class of 0.0, or 0.0."""
+        """The value fed as "previous sample" before the start: (B,) mu-law class of 0.0, or 0.0.
+
+        The source-filter mode feeds waveform samples (floats): 0.0.
+        """
         zero = torch.zeros(batch_size, dtype=self._dtype, device=device)
-        return mulaw_encode(zero, self.config.quantization_channels) if self.config.output == "mulaw" else zero
+        plain_mulaw = self.config.output == "mulaw" and self.source_filter is None
+        return mulaw_encode(zero, self.config.quantization_channels) if plain_mulaw else zero
+
+    def _signals(self, wav: Tensor, c: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+        """Source-filter mode: s', p, e (B, T) of wav given the mel c."""
+        if c is None:
+            raise ValueError("this source-filter WaveNet computes its LPC from the mel: pass c")
+        if c.dim() != 3 or c.shape[1] != self.config.cin_channels:
+            raise ValueError(f"c must be (B, {self.config.cin_channels}, frames) mel, got {tuple(c.shape)}")
+        return self.source_filter.signals(wav.to(self._dtype), c.to(self._dtype))
 
     def embed_input(self, prev: Tensor) -> Tensor:
         """Previous-sample values (B, T) -> (B, R, T)."""
@@ -162,11 +184,16 @@ class WaveNet(nn.Module):
 
     def forward(self, wav: Tensor, c: Tensor | None = None, g: Tensor | None = None) -> Tensor:
         """wav (B, T) in [-1, 1], c (B, cin, frames), g (B,) -> params (B, P, T) of p(x_t | x_<t, c, g)."""
-        x = self.targets(wav)
-        B, T = x.shape
-        prev = torch.cat([self.silence(B, x.device).unsqueeze(1), x[:, :-1]], dim=1)
-        h = self.embed_input(prev)
-        cond = self.conditioning(c, g, T)
+        if self.source_filter is not None:
+            B, T = wav.shape
+            cond = self.conditioning(c, g, T)  # checks c before the LPC reads it
+            h = self.source_filter.embed_inputs(*self._signals(wav, c))
+        else:
+            x = self.targets(wav)
+            B, T = x.shape
+            prev = torch.cat([self.silence(B, x.device).unsqueeze(1), x[:, :-1]], dim=1)
+            h = self.embed_input(prev)
+            cond = self.conditioning(c, g, T)
         skips = 0
         for block in self.blocks:
             h, s = block(h, cond)
@@ -175,10 +202,19 @@ class WaveNet(nn.Module):
 
     def log_prob(self, wav: Tensor, c: Tensor | None = None, g: Tensor | None = None) -> Tensor:
         """(B, T) log p(x_t | x_<t, c, g) in nats."""
-        return self.distribution.log_prob(self(wav, c, g), self.targets(wav))
+        return self.distribution.log_prob(self(wav, c, g), self.targets(wav, c))
 
-    def loss(self, wav: Tensor, c: Tensor | None = None, g: Tensor | None = None) -> Tensor:
-        """Mean negative log-likelihood per sample (nats), a scalar."""
+    def loss(
+        self, wav: Tensor, c: Tensor | None = None, g: Tensor | None = None, mel_stats: Tensor | None = None
+    ) -> Tensor:
+        """Mean negative log-likelihood per sample (nats), a scalar.
+
+        mel_stats (2, cin) or (B, 2, cin): the mean and std that normalised c, sent by the data
+        pipeline in the source-filter mode; the model keeps them (they are part of its state,
+        so checkpoints carry them) to turn c back into a raw log-mel for the LPC.
+        """
+        if mel_stats is not None and self.source_filter is not None:
+            self.source_filter.set_feature_stats(mel_stats)
         return -self.log_prob(wav, c, g).mean()
 
     @torch.no_grad()

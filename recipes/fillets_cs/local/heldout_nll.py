@@ -1,0 +1,67 @@
+"""Held-out NLL of WaveNet vocoder checkpoints on whole test-split utterances (teacher forcing).
+
+Prints, per checkpoint, two figures in nats per sample:
+
+- ``class``: -log P(class) of the modelled mu-law classes (the waveform's for the plain
+  mode, the excitation's for the source-filter mode): what training minimises, but not the
+  same quantity in the two modes;
+- ``density``: -log p(s_t | s_<t) of the waveform as a density, i.e. ``class`` plus the log
+  width of each class's mu-law bin in amplitude. The excitation e_t = s_t - c s_{t-1} - p_t is
+  a shift of s_t given the past, so this is comparable between the modes.
+
+    python recipes/fillets_cs/local/heldout_nll.py DUMP CKPT [CKPT ...] [--split test] [--seconds 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import torch
+
+import wavekit
+from wavekit.audio.datasets import AudioDataset
+from wavekit.audio.mulaw import mulaw_decode
+
+
+def bin_log_width(classes: torch.Tensor, q: int) -> torch.Tensor:
+    """log of the amplitude width of each mu-law class's bin (half a class either side, clipped to [-1, 1])."""
+    lo = mulaw_decode((classes.double() - 0.5).clamp(0, q - 1), q, dtype=torch.float64)
+    hi = mulaw_decode((classes.double() + 0.5).clamp(0, q - 1), q, dtype=torch.float64)
+    return torch.log(hi - lo)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dump")
+    ap.add_argument("checkpoints", nargs="+")
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--seconds", type=float, default=4.0, help="cut each utterance to this many seconds")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    data = AudioDataset(args.dump, split=args.split, crop_samples=None, with_mel=True, with_speaker=True)
+    for path in args.checkpoints:
+        model = wavekit.load(path)
+        cfg = model.config
+        hop, q = cfg.hop_length, cfg.quantization_channels
+        total_class = total_density = 0.0
+        n = 0
+        with torch.no_grad():
+            for i in range(len(data)):
+                item = data[i]
+                frames = min(item["c"].shape[1], int(args.seconds * 16000) // hop)
+                wav = item["wav"][: frames * hop][None]
+                c = item["c"][:, :frames][None]
+                g = item["g"].reshape(1) if cfg.gin_channels else None
+                lp = model.log_prob(wav, c, g)
+                classes = model.targets(wav, c)
+                total_class += float(-lp.sum())
+                total_density += float((-lp.double() + bin_log_width(classes, q)).sum())
+                n += wav.shape[1]
+        mode = "source-filter" if getattr(cfg, "source_filter", False) else "plain"
+        print(f"{path}\t{mode}\tutterances {len(data)}\tsamples {n}\tclass NLL {total_class / n:.4f}\t"
+              f"density NLL {total_density / n:.4f} nats/sample ({total_density / n / math.log(2):.3f} bits)")
+
+
+if __name__ == "__main__":
+    main()

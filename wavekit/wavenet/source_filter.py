@@ -1,0 +1,174 @@
+"""Source-filter WaveNet (``WaveNetConfig.excitation = "lpc"``): linear prediction carries the envelope.
+
+After ExcitNet (Song et al. 2019), LP-WaveNet (Hwang et al. 2019) and LPCNet
+(Valin & Skoglund 2019). With ``s`` the waveform and ``c`` the coefficient of
+``config.lpc.preemphasis``:
+
+- pre-emphasis ``s'_t = s_t - c s_{t-1}`` (``s_{-1} = 0``), so the quantisation
+  noise of the model, white in ``s'``, is shaped under the speech spectrum;
+- ``a`` (frames, order): the predictor of every mel frame, computed from the
+  mel itself (:func:`wavekit.audio.lpc.lpc_from_mel`; the normalised mel is
+  first turned back into the raw log-mel with the statistics in the buffers
+  ``mel_mean`` / ``mel_std``, which the data pipeline sets and the checkpoint
+  carries). Sample t uses the predictor of the frame that holds it, ``t // hop``;
+- prediction ``p_t = -sum_{k=1..order} a_k s'_{t-k}`` (zeros before the start)
+  and excitation ``e_t = s'_t - p_t``;
+- the network's input at position t is ``(s'_{t-1}, p_t, e_{t-1})`` (LPCNet's),
+  each through a piecewise-linear embedding over the mu-law axis (a table of
+  ``quantization_channels`` rows, interpolated between the two rows around
+  the value's companded position: as rich as a class embedding, but
+  continuous, so that every dependency is exact); the three are summed;
+- the output is the mu-law categorical over ``e_t``; generation draws ``e_t``,
+  forms ``s'_t = p_t + e_t`` and de-emphasises ``s_t = s'_t + c s_{t-1}``
+  (clipped to [-1, 1]), all from its own past output.
+
+The mel stays the only conditioning: TTS models predict plain mels. The
+receptive field grows by ``order + 1`` samples (``e_{t-1}`` sees
+``s'_{t-1-order}``, which sees ``s_{t-2-order}``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from wavekit.audio.lpc import lpc_from_mel
+from wavekit.audio.mulaw import mulaw_encode
+
+N_INPUTS = 3  # s'_{t-1}, p_t, e_{t-1}
+
+
+def mulaw_position(x: Tensor, channels: int) -> Tensor:
+    """Continuous mu-law position of x (clipped to [-1, 1]) on the class axis 0 .. channels - 1."""
+    mu = channels - 1
+    x = x.clamp(-1.0, 1.0)
+    y = torch.sign(x) * torch.log1p(mu * x.abs()) / math.log1p(mu)
+    return (y + 1.0) * (0.5 * mu)
+
+
+def interpolated_embedding(table: Tensor, x: Tensor) -> Tensor:
+    """table (Q, R), x (...) floats -> (..., R): rows k and k + 1 around x's mu-law position, mixed linearly."""
+    Q = table.shape[0]
+    u = mulaw_position(x, Q)
+    k = u.floor().clamp(max=Q - 2)
+    f = (u - k).unsqueeze(-1).to(table.dtype)
+    k = k.long()
+    return table[k] * (1.0 - f) + table[k + 1] * f
+
+
+def preemphasize(wav: Tensor, coef: float) -> Tensor:
+    """s'_t = s_t - coef * s_{t-1} with s_{-1} = 0: (B, T) -> (B, T)."""
+    return wav - coef * F.pad(wav, (1, 0))[:, :-1]
+
+
+def predict(sp: Tensor, a_t: Tensor) -> Tensor:
+    """p_t = -sum_k a_t[k-1] s'_{t-k} (zeros before the start): sp (B, T), a_t (B, T, order) -> (B, T)."""
+    order = a_t.shape[-1]
+    past = F.pad(sp, (order, 0)).unfold(1, order, 1)[:, : sp.shape[1]]  # past[:, t, j] = s'_{t - order + j}
+    return -(a_t * past.flip(-1)).sum(-1)
+
+
+class SourceFilter(nn.Module):
+    """The linear-prediction half of a source-filter WaveNet: envelope from the mel, inputs, targets.
+
+    ``config``: the model's :class:`~wavekit.wavenet.config.WaveNetConfig` (uses ``lpc``,
+    ``lpc_mel``, ``cin_channels``, ``hop_length``, ``quantization_channels``, ``residual_channels``).
+    """
+
+    def __init__(self, config) -> None:
+        super().__init__()
+        self.config = config
+        self.order = config.lpc.order
+        self.coef = float(config.lpc.preemphasis)
+        self.hop = config.hop_length
+        Q, R = config.quantization_channels, config.residual_channels
+        self.embed = nn.Parameter(torch.randn(N_INPUTS, Q, R) / math.sqrt(N_INPUTS))
+        self.register_buffer("mel_mean", torch.zeros(config.cin_channels))
+        self.register_buffer("mel_std", torch.ones(config.cin_channels))
+
+    @torch.no_grad()
+    def set_feature_stats(self, mel_stats: Tensor) -> None:
+        """mel_stats (2, cin) or (B, 2, cin): the per-band mean and std that normalised the mel c."""
+        stats = mel_stats.reshape(-1, 2, mel_stats.shape[-1])[0].to(self.mel_mean)
+        if stats.shape[1] != self.mel_mean.shape[0] or not bool((stats[1] > 0).all()):
+            raise ValueError(f"mel_stats must be (2, {self.mel_mean.shape[0]}) mean and positive std")
+        self.mel_mean.copy_(stats[0])
+        self.mel_std.copy_(stats[1])
+
+    def coefficients(self, c: Tensor) -> Tensor:
+        """Normalised mel c (B, cin, frames) -> predictors a (B, frames, order) in c's dtype."""
+        raw = c * self.mel_std.to(c.dtype)[:, None] + self.mel_mean.to(c.dtype)[:, None]
+        lpc = self.config.lpc
+        return lpc_from_mel(
+            raw.detach(), self.config.lpc_mel, order=lpc.order, preemphasis=lpc.preemphasis,
+            lag_window=lpc.lag_window_hz, noise_floor=lpc.noise_floor,
+        )
+
+    def per_sample(self, a: Tensor, length: int) -> Tensor:
+        """Frame predictors (B, frames, order) -> (B, length, order): sample t takes frame t // hop."""
+        needed = -(-length // self.hop)
+        if a.shape[1] < needed:
+            raise ValueError(f"{a.shape[1]} LPC frames cannot cover {length} samples at hop {self.hop}")
+        return a[:, :needed].repeat_interleave(self.hop, dim=1)[:, :length]
+
+    def signals(self, wav: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Waveform (B, T), mel (B, cin, frames) -> s', p, e, each (B, T)."""
+        a_t = self.per_sample(self.coefficients(c), wav.shape[1]).to(wav.dtype)
+        sp = preemphasize(wav, self.coef)
+        p = predict(sp, a_t)
+        return sp, p, sp - p
+
+    def embed_inputs(self, sp: Tensor, p: Tensor, e: Tensor) -> Tensor:
+        """The network input (B, R, T) at every t from (s'_{t-1}, p_t, e_{t-1}); zeros before the start."""
+        prev = lambda x: F.pad(x, (1, 0))[:, :-1]
+        h = sum(interpolated_embedding(self.embed[i], x) for i, x in enumerate((prev(sp), p, prev(e))))
+        return h.transpose(1, 2)
+
+    def targets(self, e: Tensor) -> Tensor:
+        """Excitation (B, T) -> its mu-law classes (long)."""
+        return mulaw_encode(e, self.config.quantization_channels)
+
+
+# ---- one sample at a time (IncrementalWaveNet and the torch backend) ------------------------
+
+
+class SourceFilterState:
+    """Per-stream past of the linear predictor: ``hist`` (B, order) s'_{t-1-k} newest first,
+    ``last`` (B,) s_{t-1}, ``pred`` (B,) p_t of the current step. Updated in place (CUDA graphs)."""
+
+    def __init__(self, batch_size: int, order: int, dtype: torch.dtype, device: torch.device | None) -> None:
+        self.hist = torch.zeros(batch_size, order, dtype=dtype, device=device)
+        self.last = torch.zeros(batch_size, dtype=dtype, device=device)
+        self.pred = torch.zeros(batch_size, dtype=dtype, device=device)
+
+    def reset(self, mask: Tensor) -> None:
+        """Streams where mask (B,) is True start again from an empty past."""
+        for buf in (self.hist, self.last, self.pred):
+            buf[mask] = 0.0
+
+    def move(self, src: int, dst: int) -> None:
+        for buf in (self.hist, self.last, self.pred):
+            buf[dst] = buf[src]
+
+
+def step_input(embed: Tensor, coef: float, x_prev: Tensor, lpc_t: Tensor, state: SourceFilterState) -> Tensor:
+    """The network input (B, R) of step t from the previous sample s_{t-1} = x_prev (B,).
+
+    Forms s'_{t-1}, e_{t-1} = s'_{t-1} - p_{t-1}, pushes s'_{t-1} into the history,
+    predicts p_t with lpc_t (B, order) and keeps it in ``state.pred``.
+    """
+    sp = x_prev - coef * state.last
+    e_prev = sp - state.pred
+    state.hist.copy_(torch.cat([sp.unsqueeze(1), state.hist[:, :-1]], dim=1))
+    p = -(lpc_t * state.hist).sum(1)
+    state.last.copy_(x_prev)
+    state.pred.copy_(p)
+    return sum(interpolated_embedding(embed[i], v) for i, v in enumerate((sp, p, e_prev)))
+
+
+def next_sample(e: Tensor, coef: float, state: SourceFilterState) -> Tensor:
+    """The waveform sample s_t = clip(p_t + e_t + coef * s_{t-1}, -1, 1) for the drawn excitation e (B,)."""
+    return (state.pred + e.to(state.pred.dtype) + coef * state.last).clamp(-1.0, 1.0)

@@ -16,8 +16,8 @@ One choice per process, made so that nothing oversubscribes the cores:
   compute threads (threads + workers <= cores); workers beyond the cores are dropped.
 
 :func:`configure` applies a choice and remembers it; :func:`current` returns it.
-The CLI calls :func:`configure` once before every command, the Trainer calls
-:func:`for_training`, and both log :meth:`ThreadPlan.describe`.
+The CLI calls :func:`configure` once before every command; the Trainer calls
+:func:`for_training` (and ``wavekit train`` prints :meth:`ThreadPlan.describe`).
 """
 
 from __future__ import annotations
@@ -144,14 +144,18 @@ def current() -> ThreadPlan | None:
 def for_training(threads: int, workers: int) -> ThreadPlan:
     """The Trainer's choice: its own ``threads`` setting if > 0, else the CLI's plan, else auto.
 
-    Workers always follow the training config (capped at the cores); torch's threads
-    are re-chosen only when there was no plan yet or the config names a count.
+    Workers follow the training config (capped at the cores). Auto never raises torch's
+    current thread count: a library user who pinned ``torch.set_num_threads(1)`` keeps it.
     """
     prev = current()
-    if threads > 0 or prev is None:
-        return configure(threads or None, workers)
-    p = plan(prev.threads if prev.source != "auto" else None, workers, probe=False)
-    if prev.source == "auto":
-        p = ThreadPlan(cores=p.cores, threads=max(1, min(prev.threads, p.cores - p.workers)), interop=1,
-                       workers=p.workers, source="auto", busy_cores=prev.busy_cores)
-    return apply(p)
+    if threads > 0:
+        return configure(threads, workers)
+    if prev is not None and prev.source != "auto":
+        return apply(plan(prev.threads if prev.source == "--threads" else None, workers, probe=False))
+    p = plan(None, workers, probe=prev is None)
+    if p.source != "auto":
+        return apply(p)
+    n = prev.threads if prev is not None else p.threads
+    n = max(1, min(n, torch.get_num_threads(), p.cores - p.workers))
+    busy = prev.busy_cores if prev is not None else p.busy_cores
+    return apply(ThreadPlan(cores=p.cores, threads=n, interop=1, workers=p.workers, source="auto", busy_cores=busy))

@@ -81,9 +81,7 @@ class Trainer:
         self.ckpt_dir = self.out_dir / "checkpoints"
         self.metrics_path = self.out_dir / "metrics.jsonl"
         self.progress = progress
-        self.threads = thread_settings.for_training(cfg.threads, cfg.num_workers)
-        if self.info.is_main and progress:
-            tqdm.write(self.threads.describe())
+        self.threads = thread_settings.for_training(cfg.threads, cfg.num_workers)  # .describe() for the log
 
         self.model = model.to(self.device)
         self.loss_module: nn.Module = LossModule(self.model)
@@ -238,7 +236,7 @@ class Trainer:
             sampler = D.ShardedBatchSampler(n, cfg.batch_size, cfg.seed, epoch, start, self.info)
             gen = torch.Generator().manual_seed((cfg.seed * 7919 + epoch * 104_729 + start) % (2**63))
             loader = DataLoader(self.train_data, batch_sampler=sampler, collate_fn=self.collate,
-                                num_workers=cfg.num_workers, pin_memory=self.device.type == "cuda", generator=gen)
+                                num_workers=self.threads.workers, pin_memory=self.device.type == "cuda", generator=gen)
             for b, batch in enumerate(loader, start=start + 1):
                 yield ((epoch, b) if b < per_epoch else (epoch + 1, 0)), batch
             epoch, start = epoch + 1, 0

@@ -219,7 +219,7 @@ class Trainer:
         return autocast(self.device, self.amp_dtype)
 
     def _say(self, message: str) -> None:
-        if self.info.is_main and self.progress:
+        if self.info.is_main:
             tqdm.write(message)
 
     def _batches(self) -> Iterator[tuple[tuple[int, int], Any]]:

@@ -154,7 +154,7 @@ def _measure(
         _model(default, device), 1, frames * default.hop_length, frames, threads=gen_threads, device=device,
         repeats=repeats,
     )
-    batch, crop, steps = (1, 1024, 1) if quick else (4, 8192, 3)
+    batch, crop, steps = (1, 1024, 1) if quick else (2, 8192, 2)
     from wavekit.generate.bench_train import train_rows
 
     train = train_rows(device, batch, crop, steps, rounds=1 if quick else 2)

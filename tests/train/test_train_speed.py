@@ -55,8 +55,8 @@ def test_loss_is_the_mean_cross_entropy_of_the_logits() -> None:
 def _trainer(out: Path, **overrides) -> Trainer:
     torch.manual_seed(0)
     model = WaveNet(CFG)
-    settings = dict(steps=6, batch_size=2, lr=3e-3, save_every=3, log_every=1, eval_every=0, ema_decay=0.9,
-                    device="cpu")
+    settings = {"steps": 6, "batch_size": 2, "lr": 3e-3, "save_every": 3, "log_every": 1, "eval_every": 0,
+                "ema_decay": 0.9, "device": "cpu"}
     return Trainer(model, _items(), config=TrainConfig(**{**settings, **overrides}), out_dir=out, progress=False)
 
 
@@ -133,7 +133,8 @@ def model_loss(model: WaveNet) -> torch.nn.Module:
 @pytest.mark.cuda
 @pytest.mark.parametrize("compiled", [False, True])
 def test_cuda_step_bf16_fused_adam_resumes_exactly(tmp_path: Path, cuda_device: torch.device, compiled: bool) -> None:
-    extra = dict(device="cuda", amp=True, amp_dtype="bf16", fused_adam=True, compile=compiled, cuda_graphs=compiled)
+    extra = {"device": "cuda", "amp": True, "amp_dtype": "bf16", "fused_adam": True, "compile": compiled,
+             "cuda_graphs": compiled}
     whole = _trainer(tmp_path / "whole", **extra)
     whole.train()
     assert whole.amp_dtype == torch.bfloat16
@@ -151,5 +152,5 @@ def test_cuda_step_bf16_fused_adam_resumes_exactly(tmp_path: Path, cuda_device: 
 @pytest.mark.cuda
 def test_cuda_loader_pins_memory(cuda_device: torch.device, tmp_path: Path) -> None:
     trainer = _trainer(tmp_path, device="cuda")
-    pos, batch = next(trainer._batches())
+    _, batch = next(trainer._batches())
     assert batch["wav"].is_pinned()

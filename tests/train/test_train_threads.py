@@ -67,6 +67,7 @@ def test_trainer_auto_never_raises_torch_threads(monkeypatch: pytest.MonkeyPatch
 
 def test_wavekit_train_prints_the_thread_plan(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     import train_tiny  # noqa: F401  (registers the tiny kind)
+
     from wavekit.cli import cli
 
     conf = tmp_path / "c.yaml"

@@ -19,7 +19,8 @@ rounds and the best round of each counts, so load from other programs hits both.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn

@@ -20,8 +20,9 @@ for a given setting (each setting is deterministic; settings differ in rounding)
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -60,7 +61,7 @@ def autocast(device: torch.device, dtype: torch.dtype | None) -> Any:
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
     """AdamW from ``cfg``; the fused CUDA kernel when ``cfg.fused_adam`` and the model is on CUDA."""
-    kw: dict[str, Any] = dict(lr=cfg.lr, betas=cfg.adam_betas, eps=cfg.adam_eps, weight_decay=cfg.weight_decay)
+    kw: dict[str, Any] = {"lr": cfg.lr, "betas": cfg.adam_betas, "eps": cfg.adam_eps, "weight_decay": cfg.weight_decay}
     if device.type == "cuda" and cfg.fused_adam:
         kw["fused"] = True
     return torch.optim.AdamW(model.parameters(), **kw)
@@ -104,7 +105,7 @@ class LossStep:
         try:
             loss = self._run(self.compiled, batch, backward)
             self.log(f"torch.compile: first (compiling) step took {time.perf_counter() - t0:.1f} s")
-        except Exception as e:  # inductor raises many types (BackendCompilerFailed, C++ build errors, ...)
+        except Exception as e:  # noqa: BLE001 -- inductor raises many types (BackendCompilerFailed, C++ build errors)
             self.compiled = None
             msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
             self.fallback = f"{type(e).__name__}: {msg}"[:300]

@@ -81,7 +81,7 @@ class ResidualBlock(nn.Module):
             return x, self.skip(z)
         # residual and skip 1x1s as one product of stacked weights (B, R + S, T)
         w = torch.cat([self.res.weight, self.skip.weight])[:, :, 0]
-        b = torch.cat([self.res.bias, self.skip.bias]).unsqueeze(1)
+        b = torch.cat([self.res.bias, self.skip.bias]).unsqueeze(1)  # type: ignore[list-item]  # both have bias
         rs = torch.baddbmm(b, w.expand(z.shape[0], -1, -1), z)
         r, skip = rs.split([self.res.out_channels, self.skip.out_channels], dim=1)
         return (x + r) * RESIDUAL_SCALE, skip

@@ -47,7 +47,7 @@ if [ "$mode" = cpu ]; then
   export PYTHONPATH=$repo${PYTHONPATH:+:$PYTHONPATH}
 else
   OUT=${OUT:?set OUT (the device tool sets it)}
-  device=cuda; train_s=120; tests_s=60; bench_s=150; eng_s=120; bench_args=""; streams="1 8 32 128 256"; eng_len=4096
+  device=cuda; train_s=120; tests_s=60; bench_s=200; eng_s=120; bench_args=""; streams="1 8 32 128 256"; eng_len=4096
 fi
 mkdir -p "$OUT"
 log=$OUT/device_check.log

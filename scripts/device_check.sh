@@ -44,10 +44,12 @@ fi
 if [ "$mode" = cpu ]; then
   OUT=${OUT:-$repo/exp/device_check_dry}
   device=cpu; train_s=90; tests_s=300; bench_s=600; eng_s=300; bench_args="--quick"; streams="1 8"; eng_len=512
+  train_small=(--set train.batch_size=1 --set data.crop_samples=2048 --set train.log_every=1)  # steps a CPU can log
   export PYTHONPATH=$repo${PYTHONPATH:+:$PYTHONPATH}
 else
   OUT=${OUT:?set OUT (the device tool sets it)}
   device=cuda; train_s=120; tests_s=60; bench_s=200; eng_s=120; bench_args=""; streams="1 8 32 128 256"; eng_len=4096
+  train_small=()
 fi
 mkdir -p "$OUT"
 log=$OUT/device_check.log
@@ -82,7 +84,7 @@ train_run() {  # name seconds extra-args...
   rm -rf "$out"
   timeout --preserve-status -s INT "$secs" "$PY" -m wavekit train --config "$repo/wheels/vocoder.yaml" --quiet \
     --set data.root="$dump" --set train.device="$device" --set train.log_every=10 --set train.eval_every=0 \
-    --set train.num_workers=2 "$@" --out "$out" >>"$log" 2>&1
+    --set train.num_workers=2 ${train_small[@]+"${train_small[@]}"} "$@" --out "$out" >>"$log" 2>&1
   local rc=$?
   cp "$out/metrics.jsonl" "$OUT/$name" 2>/dev/null || true
   [ $rc -eq 0 ] || [ $rc -eq 130 ] || { say "training $name FAILED (exit $rc)"; status=1; }

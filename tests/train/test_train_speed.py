@@ -29,12 +29,15 @@ def _items(n: int = 8, length: int = 64) -> list[dict[str, torch.Tensor]]:
              "g": torch.tensor(i % 2)} for i in range(n)]
 
 
-def test_frame_rate_projection_equals_projecting_the_upsampled_mel() -> None:
+@pytest.mark.parametrize("length", [13, 70])  # frame-rate product (3 frames < 5 bands), sample-rate one
+def test_projected_conditioning_equals_projecting_the_upsampled_mel(length: int) -> None:
     torch.manual_seed(0)
     model = WaveNet(CFG).double()
+    for conv in model.upsample.convs:  # not the flat initial kernels: every tap counts
+        conv.weight.data.uniform_(-1, 1)
     c = torch.randn(2, CFG.cin_channels, 12, dtype=torch.float64)
     g = torch.tensor([1, 0])
-    length = 70  # not a multiple of the hop: the crop of the upsampled frames matters
+    # lengths not a multiple of the hop: the crop of the upsampled frames matters
     projected = model.projected_conditioning(c, g, length)
     cond = model.conditioning(c, g, length)
     assert projected is not None and len(projected) == CFG.layers

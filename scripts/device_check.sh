@@ -123,12 +123,13 @@ for s in streams:
 print(json.dumps({"device": device, "length": frames * cfg.hop_length, "rows": rows}, indent=1))
 EOF
 
-"$PY" - "$OUT" "$status" $(( $(date +%s) - t_start )) >"$OUT/summary.json" <<'EOF'
+crop=$([ "$mode" = cpu ] && echo 2048 || echo 0)  # 0: the config's crop_samples
+"$PY" - "$OUT" "$status" $(( $(date +%s) - t_start )) "$crop" >"$OUT/summary.json" <<'EOF'
 import json, sys
 from pathlib import Path
 import yaml
 out, status, secs = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-crop = yaml.safe_load(open("wheels/vocoder.yaml"))["data"]["crop_samples"]
+crop = int(sys.argv[4]) or yaml.safe_load(open("wheels/vocoder.yaml"))["data"]["crop_samples"]
 s = {"status": "ok" if status == 0 else "failed", "seconds": secs}
 for name in ("train_metrics.jsonl", "train_compiled_metrics.jsonl"):
     p = out / name

@@ -5,11 +5,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := .make-stamps
 
-.PHONY: setup data demo test test-fast clean help
+.PHONY: setup data demo test test-fast clean help wheels
 
 help:
 	@echo "make demo   - set up .venv and offline data, run the fillets_cs speech recipe (demo config)"
 	@echo "make test   - set up .venv (with test extras) and offline data, run the whole test suite"
+	@echo "make wheels - collect the non-torch dependencies as Python 3.12 wheels in wheels/ (for scripts/device_check.sh)"
 
 $(STAMP)/venv: pyproject.toml
 	@mkdir -p $(STAMP)
@@ -34,3 +35,18 @@ test-fast: setup
 
 clean:
 	rm -rf $(VENV) $(STAMP) exp
+
+# The GPU machine has torch, torchaudio, numba, numpy, scipy, scikit-learn, click, PyYAML, tqdm,
+# matplotlib, pytest and Python 3.12, and no network: carry the rest as wheels (no dependency
+# resolution: every missing package is named, one version each). pesq (eval metrics only)
+# publishes no wheels and is left out.
+WHEEL_PKGS := librosa==0.11.0 soundfile==0.14.0 soxr==1.1.0 pystoi==0.4.1 audioread==3.1.0 \
+              decorator==5.3.1 pooch==1.9.0 platformdirs==4.14.9 cffi==2.1.1 pycparser==3.12
+WHEEL_PLATFORMS := $(foreach p,manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_17_x86_64 \
+                   manylinux2014_x86_64 manylinux1_x86_64 any,--platform $(p))
+
+wheels:
+	@mkdir -p wheels
+	$(PYTHON) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	  $(WHEEL_PLATFORMS) -d wheels $(WHEEL_PKGS)
+	@ls wheels

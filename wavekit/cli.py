@@ -52,8 +52,13 @@ _RESUME = {
 
 @click.group(cls=WavekitGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="wavekit")
-def cli() -> None:
+@click.option("--threads", type=click.IntRange(min=0), default=0, show_default=False,
+              help="CPU threads for torch and numba (0 = auto: the free cores; OMP_NUM_THREADS is respected).")
+def cli(threads: int) -> None:
     """wavekit: WaveNet vocoder, text to speech and PixelCNN-family image models."""
+    from wavekit import threads as thread_settings
+
+    thread_settings.configure(threads or None)
 
 
 def _register() -> None:

@@ -65,7 +65,9 @@ class Categorical(Distribution):
         self._check(params)
         if x.dtype not in (torch.int64, torch.int32):
             raise ValueError(f"Categorical values must be integer class indices, got {x.dtype}")
-        return F.log_softmax(params, dim=1).gather(1, x.long().unsqueeze(1)).squeeze(1)
+        # cross_entropy is log_softmax + gather in one op (the same numbers); its backward
+        # writes softmax - one-hot directly instead of scattering into a zero (B, C, T) tensor
+        return -F.cross_entropy(params, x.long(), reduction="none")
 
     def sample(self, params: Tensor, temperature: float = 1.0, generator: Generators = None) -> Tensor:
         self._check(params)

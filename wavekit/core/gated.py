@@ -4,6 +4,12 @@
     z = tanh(h_f) * sigmoid(h_g)          h split in two halves along channels
     x_out = (x + W_res z) * sqrt(1/2)     residual 1x1
     skip  = W_skip z                      skip 1x1
+
+Speed (training runs every block over long crops, so the arithmetic is arranged for the
+matrix products): the residual and skip 1x1 projections share one product of stacked
+weights, and a caller may pass the conditioning already projected (``projected=``,
+e.g. computed for every layer at once at the frame rate, see
+:meth:`wavekit.wavenet.model.WaveNet.forward`) instead of the raw conditioning.
 """
 
 from __future__ import annotations
@@ -58,13 +64,24 @@ class ResidualBlock(nn.Module):
         self.res = nn.Conv1d(gate_channels // 2, residual_channels, 1) if residual_output else None
         self.skip = nn.Conv1d(gate_channels // 2, skip_channels, 1)
 
-    def forward(self, x: Tensor, cond: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(
+        self, x: Tensor, cond: Tensor | None = None, *, projected: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """x (B, R, T); cond (B, cond_channels, T or 1), or ``projected`` = this block's ``self.cond(cond)``
+        (B, gate_channels, T or 1) computed by the caller -> (residual out (B, R, T), skip (B, S, T))."""
         h = self.conv(self.dropout(x))
         if self.cond is not None:
-            if cond is None:
-                raise ValueError("this block was built with cond_channels > 0 and needs a conditioning input")
-            h = h + self.cond(cond)
+            if projected is None:
+                if cond is None:
+                    raise ValueError("this block was built with cond_channels > 0 and needs a conditioning input")
+                projected = self.cond(cond)
+            h = h + projected
         z = gated_activation(h)
         if self.res is None:
             return x, self.skip(z)
-        return (x + self.res(z)) * RESIDUAL_SCALE, self.skip(z)
+        # residual and skip 1x1s as one product of stacked weights (B, R + S, T)
+        w = torch.cat([self.res.weight, self.skip.weight])[:, :, 0]
+        b = torch.cat([self.res.bias, self.skip.bias]).unsqueeze(1)  # type: ignore[list-item]  # both have bias
+        rs = torch.baddbmm(b, w.expand(z.shape[0], -1, -1), z)
+        r, skip = rs.split([self.res.out_channels, self.skip.out_channels], dim=1)
+        return (x + r) * RESIDUAL_SCALE, skip

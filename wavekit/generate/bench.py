@@ -9,7 +9,13 @@
   vocoder (``WaveNetConfig()``, mel conditioned) at batch 1, conditioning
   (upsampling and projections) included; ``rtf_source_filter`` the same vocoder
   in the source-filter mode (``excitation="lpc"``: LPC from the mel included);
-- ``train``: training samples/s of the default config (Adam steps on random crops);
+- ``train``: a list of ``{config, eager_samples_per_s, samples_per_s, speedup}`` for
+  ``default_vocoder`` (``WaveNetConfig()``), ``small_mulaw`` (20 layers, 2 stacks,
+  64/128/128, kernel 3, mel-conditioned) and ``pixelcnnpp_32`` (PixelCNN++ on 3 x 32 x 32,
+  samples = images): Adam steps on random data, the eager float32 step on one thread
+  against the Trainer's step for the device (:mod:`wavekit.generate.bench_train`: the
+  thread plan, and compile / autocast where they were measured faster), alternated
+  round by round in one run;
 - ``cuda_graphs`` (``--device cuda`` only, else None): the 20-layer model in the
   engine at 1 stream with the step replayed as a CUDA graph vs run eagerly.
 
@@ -99,30 +105,6 @@ def engine_samples_per_s(
     return max(round_() for _ in range(repeats))
 
 
-def train_samples_per_s(cfg: WaveNetConfig, device: str, batch: int, crop: int, steps: int) -> float:
-    """Training throughput (samples/s) of Adam steps on random crops with mel conditioning."""
-    torch.manual_seed(0)
-    model = WaveNet(cfg).to(device).train()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    wav = torch.rand(batch, crop, device=device) * 2 - 1
-    c = torch.randn(batch, cfg.cin_channels, crop // cfg.hop_length, device=device) if cfg.cin_channels else None
-
-    def step() -> None:
-        opt.zero_grad(set_to_none=True)
-        model.loss(wav, c).backward()
-        opt.step()
-
-    step()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    return steps * batch * crop / (time.perf_counter() - t0)
-
-
 def run_bench(device: str = "cpu", quick: bool = False) -> dict[str, Any]:
     """All measurements as one JSON-ready dict (keys generation, engine, rtf, train, settings)."""
     if device == "cuda" and not torch.cuda.is_available():
@@ -177,8 +159,10 @@ def _measure(
     rtf_sf = SAMPLE_RATE / engine_samples_per_s(
         _model(sf, device), 1, frames * sf.hop_length, frames, threads=gen_threads, device=device, repeats=repeats,
     )
-    batch, crop, steps = (1, 1024, 1) if quick else (4, 8192, 3)
-    train = {"samples_per_s": train_samples_per_s(WaveNetConfig(), device, batch, crop, steps)}
+    batch, crop, steps = (1, 1024, 1) if quick else (2, 8192, 2)
+    from wavekit.generate.bench_train import train_rows
+
+    train = train_rows(device, batch, crop, steps, rounds=1 if quick else 2)
     backend = "torch + CUDA graphs" if device == "cuda" else "numba (CPU)"
     return {
         "generation": generation, "engine": engine, "rtf": rtf, "rtf_source_filter": rtf_sf, "train": train, "cuda_graphs": cuda_graphs,
@@ -205,7 +189,10 @@ def format_table(result: dict[str, Any]) -> str:
                      f"off {graphs['graphs_off_samples_per_s']:.0f}/s")
     lines += ["", f"default vocoder real-time factor (batch 1): {result['rtf']:.2f}",
               f"  source-filter mode (excitation=lpc): {result['rtf_source_filter']:.2f}",
-              f"training samples/s (default config): {result['train']['samples_per_s']:.0f}"]
+              "", "training samples/s (eager float32, 1 thread -> Trainer step)"]
+    for t in result["train"]:
+        lines.append(f"{t['config']:>16} {t['eager_samples_per_s']:>9.0f} -> {t['samples_per_s']:>9.0f} "
+                     f"{t['speedup']:>5.2f}x  [{t['setting']}]")
     s = result["settings"]
     lines.append(f"[device {s['device']}, torch {s['torch_threads']} thread(s), generation {s['generation_threads']} thread(s) {s['generation_backend']}]")
     return "\n".join(lines)

@@ -134,9 +134,11 @@ def training_errors(out_dir: str | Path) -> Any:
 @click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in --out.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
               help="Same as --set train.device=...")
+@click.option("--threads", type=click.IntRange(min=0), default=None,
+              help="Same as --set train.threads=... (CPU threads per process; 0 = auto).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(config_path: str, sets: tuple[str, ...], out_dir: str, resume: bool, device: str | None,
-          quiet: bool) -> None:
+          threads: int | None, quiet: bool) -> None:
     """Train the model described by --config; checkpoints go to OUT/checkpoints.
 
     Runs in one process, or one process per device under
@@ -146,6 +148,7 @@ def train(config_path: str, sets: tuple[str, ...], out_dir: str, resume: bool, d
     from wavekit.train.distributed import env_info
 
     overrides = list(sets) + ([f"train.device={device}"] if device else [])
+    overrides += [f"train.threads={threads}"] if threads is not None else []
     exp = load_experiment_file(config_path, overrides)
     main = env_info().is_main
     trainer = build_trainer(exp, out_dir, resume, quiet, main)
@@ -162,6 +165,7 @@ def _train(trainer: Any, exp: Any, resume: bool, main: bool) -> None:
             f"on {trainer.device} x{world} for {t.steps} steps, "
             f"{t.batch_size * t.grad_accum * world} items per step"
         )
+        click.echo(trainer.threads.describe())
         click.echo(f"checkpoints: {trainer.ckpt_dir} (last.pt, best.pt, every {t.save_every or t.steps} steps); "
                    f"metrics: {trainer.metrics_path}")
     metrics = trainer.train(resume=resume)

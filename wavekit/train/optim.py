@@ -30,6 +30,11 @@ class TrainConfig:
     ema_decay: float = 0.9999  # 0 = no EMA weights
     amp: bool = True  # mixed precision (CUDA only; ignored on CPU)
     amp_dtype: Literal["bf16", "fp16"] = "bf16"  # fp16 uses a GradScaler
+    amp_cpu: bool = False  # bf16 autocast on a CPU with native bf16 (AVX512-BF16/AMX; ignored elsewhere)
+    compile: bool = False  # torch.compile the loss (inductor); falls back to eager if it cannot
+    cuda_graphs: bool = False  # CUDA with compile: capture forward/backward as CUDA graphs
+    fused_adam: bool = True  # CUDA: AdamW as one fused kernel
+    threads: int = 0  # torch/numba threads per process; 0 = auto (see wavekit.threads)
     grad_accum: int = 1
     eval_every: int = 1000  # 0 = never
     eval_batches: int = 8
@@ -51,7 +56,8 @@ class TrainConfig:
         non_negative = {"warmup_steps": self.warmup_steps, "weight_decay": self.weight_decay,
                         "grad_clip": self.grad_clip, "eval_every": self.eval_every,
                         "eval_batches": self.eval_batches, "save_every": self.save_every,
-                        "keep_last": self.keep_last, "num_workers": self.num_workers}
+                        "keep_last": self.keep_last, "num_workers": self.num_workers,
+                        "threads": self.threads}
         for name, v in non_negative.items():
             if v < 0:
                 raise ValueError(f"{name} must be >= 0, got {v}")

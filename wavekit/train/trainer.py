@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader, default_collate
 from tqdm import tqdm
 
 from wavekit import registry
+from wavekit import threads as thread_settings
 from wavekit.config import to_dict
 from wavekit.errors import CheckpointError, ConfigError, WavekitError
 from wavekit.train import checkpoint as ckpt_io
@@ -37,6 +38,7 @@ from wavekit.train import distributed as D
 from wavekit.train.distributed import LossModule
 from wavekit.train.interrupt import deferred_interrupt
 from wavekit.train.optim import EMA, TrainConfig, lr_factor
+from wavekit.train.step import LossStep, autocast, autocast_dtype, make_optimizer
 
 
 def _to_device(batch: Any, device: torch.device) -> Any:
@@ -79,6 +81,7 @@ class Trainer:
         self.ckpt_dir = self.out_dir / "checkpoints"
         self.metrics_path = self.out_dir / "metrics.jsonl"
         self.progress = progress
+        self.threads = thread_settings.for_training(cfg.threads, cfg.num_workers)  # .describe() for the log
 
         self.model = model.to(self.device)
         self.loss_module: nn.Module = LossModule(self.model)
@@ -87,16 +90,13 @@ class Trainer:
             self.loss_module = DistributedDataParallel(
                 self.loss_module, device_ids=ids, find_unused_parameters=cfg.find_unused_parameters
             )
-        self.optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=cfg.lr, betas=cfg.adam_betas, eps=cfg.adam_eps, weight_decay=cfg.weight_decay
-        )
+        self.optimizer = make_optimizer(self.model, cfg, self.device)
         factor = lr_factor(cfg.lr_schedule, steps=cfg.steps, warmup_steps=cfg.warmup_steps,
                            min_ratio=cfg.lr_min_ratio, gamma=cfg.lr_gamma, decay_steps=cfg.lr_decay_steps)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
         self.ema = EMA(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-        self.amp_dtype: torch.dtype | None = None
-        if cfg.amp and self.device.type == "cuda":
-            self.amp_dtype = torch.bfloat16 if cfg.amp_dtype == "bf16" else torch.float16
+        self.amp_dtype = autocast_dtype(cfg, self.device)
+        self.loss_step = LossStep(self.loss_module, cfg, self.device, self.amp_dtype, log=self._say)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
 
         self.step = 0
@@ -180,12 +180,7 @@ class Trainer:
             last = i == cfg.grad_accum - 1
             sync = self.loss_module.no_sync() if (self.info.distributed and not last) else nullcontext()
             with sync:
-                with self._autocast():
-                    loss = self.loss_module(**batch)
-                if loss.dim() != 0:
-                    raise ValueError(f"model.loss must return a scalar, got shape {tuple(loss.shape)}")
-                scaled = loss / cfg.grad_accum
-                (self.scaler.scale(scaled) if self.scaler else scaled).backward()
+                loss = self.loss_step(batch, self._backward)
             total += loss.detach().to(torch.float64)
         return float(total) / cfg.grad_accum, pos
 
@@ -214,10 +209,18 @@ class Trainer:
         self._rng_snapshot = ckpt_io.rng_state()
         return grad_norm
 
+    def _backward(self, loss: torch.Tensor) -> None:
+        if loss.dim() != 0:
+            raise ValueError(f"model.loss must return a scalar, got shape {tuple(loss.shape)}")
+        scaled = loss / self.cfg.grad_accum
+        (self.scaler.scale(scaled) if self.scaler else scaled).backward()
+
     def _autocast(self) -> Any:
-        if self.amp_dtype is None:
-            return nullcontext()
-        return torch.autocast(device_type="cuda", dtype=self.amp_dtype)
+        return autocast(self.device, self.amp_dtype)
+
+    def _say(self, message: str) -> None:
+        if self.info.is_main:
+            tqdm.write(message)
 
     def _batches(self) -> Iterator[tuple[tuple[int, int], Any]]:
         """Yield ``((epoch, batch) position after this micro-batch, batch)`` forever, from the saved position."""
@@ -233,7 +236,7 @@ class Trainer:
             sampler = D.ShardedBatchSampler(n, cfg.batch_size, cfg.seed, epoch, start, self.info)
             gen = torch.Generator().manual_seed((cfg.seed * 7919 + epoch * 104_729 + start) % (2**63))
             loader = DataLoader(self.train_data, batch_sampler=sampler, collate_fn=self.collate,
-                                num_workers=cfg.num_workers, pin_memory=self.device.type == "cuda", generator=gen)
+                                num_workers=self.threads.workers, pin_memory=self.device.type == "cuda", generator=gen)
             for b, batch in enumerate(loader, start=start + 1):
                 yield ((epoch, b) if b < per_epoch else (epoch + 1, 0)), batch
             epoch, start = epoch + 1, 0

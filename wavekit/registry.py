@@ -60,7 +60,7 @@ _DATA: dict[str, DataEntry] = {}
 _MODULES = (
     "wavekit.wavenet.model",
     "wavekit.wavenet.data",
-    "wavekit.image.registry",
+    "wavekit.image.pipeline",
     "wavekit.tts.tacotron2",
     "wavekit.tts.data",
 )

@@ -18,7 +18,7 @@ from fault_helpers import error_line
 from wavekit.cli import cli
 from wavekit.config import to_dict
 from wavekit.image.gated_pixelcnn import GatedPixelCNN, GatedPixelCNNConfig
-from wavekit.image.registry import ImageDataConfig
+from wavekit.image.pipeline import ImageDataConfig
 from wavekit.train.checkpoint import save_checkpoint
 
 

@@ -24,13 +24,16 @@ they draw the same images. All are used through the stepper interface of
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from wavekit.image.gated_pixelcnn import GatedPixelCNN
-from wavekit.image.pixelcnn import PixelCNN
-from wavekit.image.pixelcnnpp import PixelCNNPlusPlus
+if TYPE_CHECKING:  # the models import these caches lazily; types only here, so no import circle
+    from wavekit.image.gated_pixelcnn import GatedPixelCNN
+    from wavekit.image.pixelcnn import PixelCNN
+    from wavekit.image.pixelcnnpp import PixelCNNPlusPlus
 
 
 def _rows(buf: Tensor, r: int, above: int) -> Tensor:

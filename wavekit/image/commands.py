@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import click
 
@@ -21,7 +20,7 @@ def _load(checkpoint: str):
 
 def _valid_images(model, checkpoint: str):
     from wavekit.config import from_dict
-    from wavekit.image.registry import ImageDataConfig, dataset_levels, load_splits, prepare
+    from wavekit.image.pipeline import ImageDataConfig, dataset_levels, load_splits, prepare
 
     info = (getattr(model, "checkpoint_extra", None) or {}).get("image")
     if not info:
@@ -66,7 +65,7 @@ def image() -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(config_path: str, sets: tuple[str, ...], out_dir: str, resume: bool, quiet: bool) -> None:
     """Train an image model with the shared Trainer; checkpoints go to OUT/checkpoints."""
-    from wavekit.image.registry import KINDS
+    from wavekit.image.pipeline import KINDS
     from wavekit.train.commands import (
         build_trainer,
         load_experiment_file,
@@ -160,20 +159,21 @@ def evaluate(checkpoint, batch_size, output, as_json) -> None:
     import torch
 
     from wavekit.audio.io import write_text_atomic
+    from wavekit.likelihood import held_out_nll
 
     if batch_size < 1:
         raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
     model = _load(checkpoint)
     vx, levels, vy = _valid_images(model, checkpoint)
     use_y = model.num_classes > 0
-    total = 0.0
-    with torch.no_grad():
-        for s in range(0, len(vx), batch_size):
-            y = torch.from_numpy(vy[s : s + batch_size]).long() if use_y else None
-            total += -model.log_prob(vx[s : s + batch_size], y).double().sum().item()
-    dims = vx[0].numel()
+    batches = (
+        {"x": vx[s : s + batch_size], "y": torch.from_numpy(vy[s : s + batch_size]).long() if use_y else None}
+        for s in range(0, len(vx), batch_size)
+    )
+    nll = held_out_nll(model, batches)
+    total = nll.total_nats
     metrics = {
-        "bits_per_dim": total / len(vx) / dims / math.log(2),
+        "bits_per_dim": nll.bits_per_dim,
         "n_images": len(vx),
         "levels": levels,
         "checkpoint": str(checkpoint),

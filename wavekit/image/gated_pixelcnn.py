@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from wavekit.image.base import ImageModel, Stepper
 from wavekit.image.masked import MaskedConv2d
+from wavekit.image.shift import down_shift
 
 
 @dataclass
@@ -49,11 +50,6 @@ class GatedPixelCNNConfig:
             raise ValueError("kernel_size must be odd")
         if self.num_classes < 0:
             raise ValueError("num_classes must be >= 0")
-
-
-def down_shift(x: Tensor) -> Tensor:
-    """Shift (B, C, H, W) down one row (zeros enter at the top)."""
-    return F.pad(x, (0, 0, 1, 0))[:, :, :-1]
 
 
 def gate(x: Tensor) -> Tensor:

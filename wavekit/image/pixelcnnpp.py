@@ -29,6 +29,7 @@ from torch import Tensor, nn
 
 from wavekit.core.mixture import mixture_channel_log_probs, mixture_log_prob, mixture_num_params
 from wavekit.image.base import ImageModel, Stepper
+from wavekit.image.shift import down_shift, right_shift
 
 
 @dataclass
@@ -47,14 +48,6 @@ class PixelCNNPlusPlusConfig:
             raise ValueError("levels >= 2, layers >= 1, hidden_channels >= 1 and mixtures >= 1 required")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-
-
-def down_shift(x: Tensor) -> Tensor:
-    return F.pad(x, (0, 0, 1, 0))[:, :, :-1]
-
-
-def right_shift(x: Tensor) -> Tensor:
-    return F.pad(x, (1, 0, 0, 0))[:, :, :, :-1]
 
 
 class DownShiftedConv(nn.Conv2d):

@@ -80,7 +80,7 @@ def synthesize(text, acoustic, vocoder, output, text_file, batch_size, temperatu
         for (_, path), res in zip(chunk, results):
             save_wav(path, res.wav, synth.sample_rate)
             if plot:
-                from wavekit.eval.plots import plot_alignment
+                from wavekit.plotting import plot_alignment
 
                 plot_alignment(res.alignment, path.with_suffix(".png"), title=res.text[:60])
         bar.update(len(chunk))

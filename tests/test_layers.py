@@ -49,6 +49,6 @@ def test_image_caches_do_not_import_their_models_at_run_time():
 def test_ground_floor_modules_import_no_wing():
     wings = ("wavekit.audio", "wavekit.train", "wavekit.image", "wavekit.wavenet", "wavekit.generate",
              "wavekit.tts", "wavekit.eval", "wavekit.cli")
-    for name in ("atomic.py", "config.py", "errors.py", "plotting.py", "likelihood.py"):
+    for name in ("atomic.py", "config.py", "errors.py", "plotting.py", "likelihood.py", "checkpoint.py", "registry.py"):
         up = {m for m in _imports(ROOT / name) if m.startswith(wings)}
         assert not up, f"{name} imports {sorted(up)}"

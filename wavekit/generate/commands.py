@@ -11,16 +11,18 @@ from wavekit.errors import CheckpointError, ConfigError, WavekitError
 
 
 def _load(checkpoint: str, device: str):
+    """The checkpoint as a :class:`wavekit.checkpoint.LoadedModel` on ``device``; CheckpointError unless a WaveNet."""
     import torch
 
-    import wavekit
+    from wavekit.checkpoint import load
 
     if device == "cuda" and not torch.cuda.is_available():
         raise WavekitError("--device cuda: no CUDA device is available; use --device cpu")
-    model = wavekit.load(checkpoint)
-    if not hasattr(model, "config") or not hasattr(model.config, "cin_channels"):
+    loaded = load(checkpoint)
+    if not hasattr(loaded.model, "config") or not hasattr(loaded.model.config, "cin_channels"):
         raise CheckpointError(f"{checkpoint} is not a WaveNet vocoder checkpoint")
-    return model.to(device)
+    loaded.model.to(device)
+    return loaded
 
 
 def _speaker(model, speaker: str | None, checkpoint: str) -> int | None:
@@ -61,7 +63,7 @@ def vocode(checkpoint, inputs, outdir, slots, temperature, seed, speaker, skip_e
 
     kept = sum((Path(outdir) / f"{p.stem}.wav").is_file() for p in collect_inputs(inputs)) if skip_existing else 0
     model = _load(checkpoint, device)
-    sid = _speaker(model, speaker, checkpoint) if model.config.cin_channels else None
+    sid = _speaker(model, speaker, checkpoint) if model.model.config.cin_channels else None
     settings = audio_settings(model)
     rate = settings.mel.sample_rate if settings.mel is not None else 16000
     meter = RateMeter(rate)
@@ -97,14 +99,15 @@ def generate(checkpoint, speaker, seconds, count, outdir, temperature, seed, slo
     from wavekit.generate.engine import GenerationEngine, Request
     from wavekit.generate.vocode import check_sampling
 
-    model = _load(checkpoint, device)
+    loaded = _load(checkpoint, device)
+    model = loaded.model
     cfg = model.config
     if cfg.cin_channels:
         raise WavekitError(
             f"{checkpoint} is a vocoder conditioned on {cfg.cin_channels} mel bands; it cannot generate "
             "unconditionally: use `wavekit vocode` with mel or audio inputs"
         )
-    sid = _speaker(model, speaker, checkpoint)
+    sid = _speaker(loaded, speaker, checkpoint)
     check_sampling(slots, temperature)
     if sample_rate < 1:
         raise ConfigError(f"--sample-rate must be a positive number of Hz, got {sample_rate}")

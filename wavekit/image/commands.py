@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
-
 import click
 
 from wavekit.errors import ConfigError
 
 
 def _load(checkpoint: str):
+    """The checkpoint as a :class:`wavekit.checkpoint.LoadedModel`; ConfigError unless it is an image model."""
+    from wavekit.checkpoint import load
     from wavekit.image.base import ImageModel
-    from wavekit.train.checkpoint import load_model
 
-    model = load_model(checkpoint)
-    if not isinstance(model, ImageModel):
+    loaded = load(checkpoint)
+    if not isinstance(loaded.model, ImageModel):
         raise ConfigError(f"{checkpoint}: not an image model checkpoint (use the matching wavekit command)")
-    return model
+    return loaded
 
 
-def _valid_images(model, checkpoint: str):
+def _valid_images(loaded, checkpoint: str):
     from wavekit.config import from_dict
-    from wavekit.image.pipeline import ImageDataConfig, dataset_levels, load_splits, prepare
+    from wavekit.image.pipeline import (
+        ImageDataConfig,
+        dataset_levels,
+        load_splits,
+        prepare,
+    )
 
-    info = (getattr(model, "checkpoint_extra", None) or {}).get("image")
+    info = loaded.image
     if not info:
         raise ConfigError(f"{checkpoint}: has no image data description; was it trained with `wavekit image train`?")
     cfg = from_dict(ImageDataConfig, info["data"], prefix="data")
@@ -100,9 +105,10 @@ def sample(checkpoint, output, count, height, width, temperature, seed, label, n
     from wavekit.image.plots import save_grid
 
     _check_output(output)
-    model = _load(checkpoint)
+    loaded = _load(checkpoint)
+    model = loaded.model
     _check_label(model, label, checkpoint)
-    info = (getattr(model, "checkpoint_extra", None) or {}).get("image", {})
+    info = loaded.image or {}
     height, width = height or info.get("height"), width or info.get("width")
     if not height or not width:
         raise ConfigError("give --height and --width (the checkpoint does not record an image size)")
@@ -127,8 +133,9 @@ def complete(checkpoint, output, count, keep_rows, samples, seed) -> None:
     from wavekit.image.plots import save_grid
 
     _check_output(output)
-    model = _load(checkpoint)
-    vx, _, vy = _valid_images(model, checkpoint)
+    loaded = _load(checkpoint)
+    model = loaded.model
+    vx, _, vy = _valid_images(loaded, checkpoint)
     x = vx[:count]
     y = torch.from_numpy(vy[:count]).long() if model.num_classes and vy is not None else None
     keep = x.shape[2] // 2 if keep_rows is None else keep_rows
@@ -163,8 +170,9 @@ def evaluate(checkpoint, batch_size, output, as_json) -> None:
 
     if batch_size < 1:
         raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
-    model = _load(checkpoint)
-    vx, levels, vy = _valid_images(model, checkpoint)
+    loaded = _load(checkpoint)
+    model = loaded.model
+    vx, levels, vy = _valid_images(loaded, checkpoint)
     use_y = model.num_classes > 0
     batches = (
         {"x": vx[s : s + batch_size], "y": torch.from_numpy(vy[s : s + batch_size]).long() if use_y else None}
@@ -177,7 +185,7 @@ def evaluate(checkpoint, batch_size, output, as_json) -> None:
         "n_images": len(vx),
         "levels": levels,
         "checkpoint": str(checkpoint),
-        "data": str(model.checkpoint_extra["image"]["data"].get("dataset", "")),
+        "data": str(loaded.image["data"].get("dataset", "")),
     }
     if levels == 2:
         metrics["nats_per_image"] = total / len(vx)
@@ -215,7 +223,7 @@ def receptive_field(kind, checkpoint, layers, size, pixel, output) -> None:
     if (kind is None) == (checkpoint is None):
         raise click.UsageError("give exactly one of --kind or --checkpoint")
     if checkpoint:
-        model = _load(checkpoint)
+        model = _load(checkpoint).model
         name = type(model).__name__
     else:
         torch.manual_seed(0)

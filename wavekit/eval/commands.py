@@ -135,7 +135,12 @@ def baselines_cmd(mels: tuple[Path, ...], data_root: Path, out_dir: Path, names:
 @click.argument("expdir", type=click.Path(path_type=Path))
 @click.option("--title", default=None, help="Report title (default: the folder name).")
 def report_cmd(expdir: Path, title: str | None) -> None:
-    """Write EXPDIR/report.md: metrics, training curves, figures, audio links and wall times."""
+    """Write EXPDIR/report.md: metrics, training curves, figures, audio links and wall times.
+
+    \b
+    Example:
+      wavekit eval report exp/voc
+    """
     path = build_report(expdir, title=title)
     click.echo(f"wrote {path}")
 

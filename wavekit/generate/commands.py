@@ -56,6 +56,10 @@ def vocode(checkpoint, inputs, outdir, slots, temperature, seed, speaker, skip_e
     Each output OUTDIR/<name>.wav is written as soon as it is finished. A
     multi-speaker vocoder needs --speaker; vocode each speaker's files in
     their own call.
+
+    \b
+    Example:
+      wavekit vocode -c exp/voc/train/checkpoints/best.pt exp/heldout/mel -o exp/vocoded
     """
     from tqdm import tqdm
 
@@ -92,7 +96,12 @@ def vocode(checkpoint, inputs, outdir, slots, temperature, seed, speaker, skip_e
 @click.option("--sample-rate", default=16000, show_default=True, help="Rate of the written files.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help=DEVICE_HELP)
 def generate(checkpoint, speaker, seconds, count, outdir, temperature, seed, slots, sample_rate, device) -> None:
-    """Sample unconditionally (or for one speaker) from a WaveNet without local conditioning."""
+    """Sample unconditionally (or for one speaker) from a WaveNet without local conditioning.
+
+    \b
+    Example:
+      wavekit generate -c exp/uncond/train/checkpoints/best.pt -n 4 --seconds 2 -o exp/samples
+    """
     from tqdm import tqdm
 
     from wavekit.audio.io import save_wav
@@ -129,7 +138,12 @@ def generate(checkpoint, speaker, seconds, count, outdir, temperature, seed, slo
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @click.option("--quick", is_flag=True, help="Tiny measurements (seconds; for tests).")
 def bench(device, as_json, quick) -> None:
-    """Measure naive vs incremental generation, the engine at 1/8/32 streams, RTF and training speed."""
+    """Measure naive vs incremental generation, the engine at 1/8/32 streams, RTF and training speed.
+
+    \b
+    Example:
+      wavekit bench --quick --json
+    """
     from wavekit.generate.bench import format_table, run_bench
 
     result = run_bench(device=device, quick=quick)

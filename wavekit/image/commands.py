@@ -37,6 +37,27 @@ def _valid_images(loaded, checkpoint: str):
     return torch.from_numpy(prepare(vx, cfg, native)).long(), dataset_levels(cfg, native), vy
 
 
+CHECKPOINT_HELP = "Image model checkpoint (.pt) written by `wavekit image train`."
+
+
+def _checkpoint_option(f):
+    """``-c/--checkpoint``, as ``vocode`` takes it; the old positional CHECKPOINT still works, with a note."""
+    f = click.option("-c", "--checkpoint", "checkpoint", type=click.Path(dir_okay=False), default=None,
+                     help=CHECKPOINT_HELP)(f)
+    return click.argument("old_checkpoint", required=False, metavar="", type=click.Path(dir_okay=False))(f)
+
+
+def _pick_checkpoint(checkpoint: str | None, old_checkpoint: str | None) -> str:
+    if checkpoint is not None and old_checkpoint is not None:
+        raise click.UsageError("give the checkpoint once, as -c/--checkpoint")
+    if old_checkpoint is not None:
+        click.echo("Note: a positional CHECKPOINT is deprecated; pass it as -c/--checkpoint", err=True)
+        return old_checkpoint
+    if checkpoint is None:
+        raise click.UsageError("missing option -c/--checkpoint")
+    return checkpoint
+
+
 def _check_output(output: str) -> None:
     """Prove the folder of ``output`` writable before any sampling (OutputError otherwise)."""
     from pathlib import Path
@@ -69,7 +90,12 @@ def image() -> None:
 @click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(config_path: str, sets: tuple[str, ...], out_dir: str, resume: bool, quiet: bool) -> None:
-    """Train an image model with the shared Trainer; checkpoints go to OUT/checkpoints."""
+    """Train an image model with the shared Trainer; checkpoints go to OUT/checkpoints.
+
+    \b
+    Example:
+      wavekit image train --config conf/digits.yaml --out exp/digits/train
+    """
     from wavekit.image.pipeline import KINDS
     from wavekit.train.commands import (
         build_trainer,
@@ -88,7 +114,7 @@ def train(config_path: str, sets: tuple[str, ...], out_dir: str, resume: bool, q
 
 
 @image.command("sample")
-@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@_checkpoint_option
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG grid to write.")
 @click.option("-n", "count", type=click.IntRange(min=1), default=16, show_default=True, help="Number of images.")
 @click.option("--height", type=click.IntRange(min=1), default=None, help="Default: the training images' height.")
@@ -98,10 +124,16 @@ def train(config_path: str, sets: tuple[str, ...], out_dir: str, resume: bool, q
 @click.option("--seed", default=0, show_default=True)
 @click.option("--label", type=int, default=None, help="Class id 0..num_classes-1 (class-conditional models).")
 @click.option("--naive", is_flag=True, help="Recompute the whole network per sub-pixel (no row cache).")
-def sample(checkpoint, output, count, height, width, temperature, seed, label, naive) -> None:
-    """Sample a grid of images from CHECKPOINT."""
+def sample(checkpoint, old_checkpoint, output, count, height, width, temperature, seed, label, naive) -> None:
+    """Sample a grid of images from an image model.
+
+    \b
+    Example:
+      wavekit image sample -c exp/digits/train/checkpoints/best.pt -o samples.png -n 16
+    """
     import torch
 
+    checkpoint = _pick_checkpoint(checkpoint, old_checkpoint)
     from wavekit.image.plots import save_grid
 
     _check_output(output)
@@ -118,7 +150,7 @@ def sample(checkpoint, output, count, height, width, temperature, seed, label, n
 
 
 @image.command("complete")
-@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@_checkpoint_option
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG to write.")
 @click.option("-n", "count", type=click.IntRange(min=1), default=8, show_default=True,
               help="Held-out images to complete.")
@@ -126,10 +158,16 @@ def sample(checkpoint, output, count, height, width, temperature, seed, label, n
               help="Rows kept from the top, less than the image height (default: half).")
 @click.option("--samples", type=click.IntRange(min=1), default=3, show_default=True, help="Completions per image.")
 @click.option("--seed", default=0, show_default=True)
-def complete(checkpoint, output, count, keep_rows, samples, seed) -> None:
-    """Complete the bottom of held-out images: rows are originals, then completions."""
+def complete(checkpoint, old_checkpoint, output, count, keep_rows, samples, seed) -> None:
+    """Complete the bottom of held-out images: rows are originals, then completions.
+
+    \b
+    Example:
+      wavekit image complete -c exp/digits/train/checkpoints/best.pt -o completions.png --keep-rows 4
+    """
     import torch
 
+    checkpoint = _pick_checkpoint(checkpoint, old_checkpoint)
     from wavekit.image.plots import save_grid
 
     _check_output(output)
@@ -150,17 +188,22 @@ def complete(checkpoint, output, count, keep_rows, samples, seed) -> None:
 
 
 @image.command("eval")
-@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@_checkpoint_option
 @click.option("--batch-size", default=256, show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Also write the metrics as one JSON object to this file (atomically).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON object instead of text.")
-def evaluate(checkpoint, batch_size, output, as_json) -> None:
-    """Held-out bits/dim (and nats per image for binary data) of CHECKPOINT.
+def evaluate(checkpoint, old_checkpoint, batch_size, output, as_json) -> None:
+    """Held-out bits/dim (and nats per image for binary data) of an image model.
 
     The JSON (-o / --json) holds bits_per_dim, n_images, levels, checkpoint,
     data (the dataset name) and, for binary data, nats_per_image.
+
+    \b
+    Example:
+      wavekit image eval -c exp/digits/train/checkpoints/best.pt -o exp/digits/eval.json
     """
+    checkpoint = _pick_checkpoint(checkpoint, old_checkpoint)
     import json
 
     import torch
@@ -204,7 +247,7 @@ def evaluate(checkpoint, batch_size, output, as_json) -> None:
 @image.command("receptive-field")
 @click.option("--kind", type=click.Choice(["pixelcnn", "gated_pixelcnn", "pixelcnnpp", "pixelrnn"]), default=None,
               help="A freshly initialised model of this kind (or give --checkpoint).")
-@click.option("--checkpoint", type=click.Path(dir_okay=False), default=None)
+@click.option("-c", "--checkpoint", type=click.Path(dir_okay=False), default=None, help=CHECKPOINT_HELP)
 @click.option("--layers", default=6, show_default=True, help="With --kind: number of layers.")
 @click.option("--size", default=16, show_default=True, help="Image height and width.")
 @click.option("--pixel", nargs=2, type=int, default=None, help="ROW COL of the target (default: centre).")
@@ -213,6 +256,10 @@ def receptive_field(kind, checkpoint, layers, size, pixel, output) -> None:
     """Heat map of which pixels change log p at one pixel (by perturbation, float64).
 
     Shows PixelCNN's blind spot (above right of the pixel) and Gated PixelCNN without it.
+
+    \b
+    Example:
+      wavekit image receptive-field --kind gated_pixelcnn --layers 6 -o rf.png
     """
     import torch
 

@@ -142,6 +142,10 @@ def train(config_path: str, sets: tuple[str, ...], out_dir: str, resume: bool, d
     Runs in one process, or one process per device under
     `torchrun --nproc_per_node N -m wavekit train ...` (batch_size is per
     process). Ctrl-C saves a checkpoint; rerun with --resume to continue.
+
+    \b
+    Example:
+      wavekit train --config conf/vocoder.yaml --out exp/voc/train
     """
     from wavekit.train.distributed import env_info
 
@@ -174,7 +178,12 @@ def _train(trainer: Any, exp: Any, resume: bool, main: bool) -> None:
 @click.argument("checkpoint", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def info(checkpoint: str, as_json: bool) -> None:
-    """Describe a checkpoint: kind, step, parameters, receptive field, config and metrics."""
+    """Describe a checkpoint: kind, step, parameters, receptive field, config and metrics.
+
+    \b
+    Example:
+      wavekit info exp/voc/train/checkpoints/best.pt
+    """
     from wavekit.train.checkpoint import summarize
 
     s = summarize(checkpoint)

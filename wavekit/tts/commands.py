@@ -42,8 +42,9 @@ def synthesize(text, acoustic, vocoder, output, text_file, batch_size, temperatu
     """Speak TEXT (or every line of --text-file) with an acoustic model and a WaveNet vocoder.
 
     \b
-    wavekit synthesize "Hello there." --acoustic tts.pt --vocoder voc.pt -o hello.wav
-    wavekit synthesize --text-file lines.txt --acoustic tts.pt --vocoder voc.pt -o out/
+    Examples:
+      wavekit synthesize "Hello there." --acoustic tts.pt --vocoder voc.pt -o hello.wav
+      wavekit synthesize --text-file lines.txt --acoustic tts.pt --vocoder voc.pt -o out/
 
     With --text-file, lines whose wav already exists in the output folder are
     skipped, so an interrupted run resumes.

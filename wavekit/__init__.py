@@ -23,8 +23,6 @@ def load(path: Any, map_location: Any = "cpu") -> Any:
     the same model with its settings as a typed result instead.
     """
     from wavekit.checkpoint import load as load_checkpoint
+    from wavekit.checkpoint import with_legacy_attributes
 
-    loaded = load_checkpoint(path, map_location=map_location)
-    loaded.model.checkpoint_extra = loaded.extra
-    loaded.model.checkpoint_step = loaded.step
-    return loaded.model
+    return with_legacy_attributes(load_checkpoint(path, map_location=map_location))

@@ -208,10 +208,11 @@ def build_model(ckpt: dict[str, Any], source: str | Path = "checkpoint") -> nn.M
     except ConfigError as e:
         raise CheckpointError(f"{source}: {e}; is this checkpoint from a newer wavekit?") from None
     try:
-        cfg = from_dict(entry.config_cls, ckpt["config"])
+        cfg: Any = from_dict(entry.config_cls, ckpt["config"])
     except ConfigError as e:
         raise CheckpointError(f"{source}: its {kind} config does not fit this wavekit version: {e}") from None
-    return entry.model_cls.from_config(cfg)
+    model_cls: Any = entry.model_cls  # registered with a from_config classmethod (checked by the registry)
+    return model_cls.from_config(cfg)
 
 
 def from_checkpoint(ckpt: dict[str, Any], path: str | Path = "checkpoint", map_location: Any = "cpu") -> LoadedModel:
@@ -247,6 +248,17 @@ def from_checkpoint(ckpt: dict[str, Any], path: str | Path = "checkpoint", map_l
 def load(path: str | Path, map_location: Any = "cpu") -> LoadedModel:
     """Rebuild the model saved in ``path`` with its settings; :class:`CheckpointError` for a bad file."""
     return from_checkpoint(load_checkpoint(path, map_location=map_location), path, map_location)
+
+
+def with_legacy_attributes(loaded: LoadedModel) -> nn.Module:
+    """The model with ``checkpoint_extra`` and ``checkpoint_step`` set on it: what ``wavekit.load`` returns.
+
+    Kept for the public contract (and the examples that read those attributes);
+    wavekit itself reads the settings from :class:`LoadedModel`.
+    """
+    object.__setattr__(loaded.model, "checkpoint_extra", loaded.extra)  # plain values: as nn.Module would store them
+    object.__setattr__(loaded.model, "checkpoint_step", loaded.step)
+    return loaded.model
 
 
 def extra_of(source: Any) -> dict[str, Any]:

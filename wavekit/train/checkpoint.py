@@ -29,6 +29,7 @@ from wavekit.checkpoint import (  # noqa: F401  (re-exported: the trainer reads 
     load,
     load_checkpoint,
     save_checkpoint,
+    with_legacy_attributes,
 )
 
 _STEP_RE = re.compile(r"^step-(\d{8,})\.pt$")
@@ -45,11 +46,7 @@ def load_model(path: str | Path, map_location: Any = "cpu") -> nn.Module:
 
 def model_from_checkpoint(ckpt: dict[str, Any], path: str | Path = "checkpoint", map_location: Any = "cpu") -> nn.Module:
     """:func:`load_model` for an already loaded checkpoint dict."""
-    loaded = from_checkpoint(ckpt, path, map_location)
-    model = loaded.model
-    model.checkpoint_extra = loaded.extra
-    model.checkpoint_step = loaded.step
-    return model
+    return with_legacy_attributes(from_checkpoint(ckpt, path, map_location))
 
 
 # --- checkpoint folder: step-XXXXXXXX.pt files, last.pt link, best.pt -------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from wavekit.cli_options import checkpoint_option, pick_checkpoint
 from wavekit.errors import ConfigError
 
 
@@ -38,24 +39,6 @@ def _valid_images(loaded, checkpoint: str):
 
 
 CHECKPOINT_HELP = "Image model checkpoint (.pt) written by `wavekit image train`."
-
-
-def _checkpoint_option(f):
-    """``-c/--checkpoint``, as ``vocode`` takes it; the old positional CHECKPOINT still works, with a note."""
-    f = click.option("-c", "--checkpoint", "checkpoint", type=click.Path(dir_okay=False), default=None,
-                     help=CHECKPOINT_HELP)(f)
-    return click.argument("old_checkpoint", required=False, metavar="", type=click.Path(dir_okay=False))(f)
-
-
-def _pick_checkpoint(checkpoint: str | None, old_checkpoint: str | None) -> str:
-    if checkpoint is not None and old_checkpoint is not None:
-        raise click.UsageError("give the checkpoint once, as -c/--checkpoint")
-    if old_checkpoint is not None:
-        click.echo("Note: a positional CHECKPOINT is deprecated; pass it as -c/--checkpoint", err=True)
-        return old_checkpoint
-    if checkpoint is None:
-        raise click.UsageError("missing option -c/--checkpoint")
-    return checkpoint
 
 
 def _check_output(output: str) -> None:
@@ -114,7 +97,7 @@ def train(config_path: str, sets: tuple[str, ...], out_dir: str, resume: bool, q
 
 
 @image.command("sample")
-@_checkpoint_option
+@checkpoint_option(CHECKPOINT_HELP)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG grid to write.")
 @click.option("-n", "count", type=click.IntRange(min=1), default=16, show_default=True, help="Number of images.")
 @click.option("--height", type=click.IntRange(min=1), default=None, help="Default: the training images' height.")
@@ -133,7 +116,7 @@ def sample(checkpoint, old_checkpoint, output, count, height, width, temperature
     """
     import torch
 
-    checkpoint = _pick_checkpoint(checkpoint, old_checkpoint)
+    checkpoint = pick_checkpoint(checkpoint, old_checkpoint)
     from wavekit.image.plots import save_grid
 
     _check_output(output)
@@ -150,7 +133,7 @@ def sample(checkpoint, old_checkpoint, output, count, height, width, temperature
 
 
 @image.command("complete")
-@_checkpoint_option
+@checkpoint_option(CHECKPOINT_HELP)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG to write.")
 @click.option("-n", "count", type=click.IntRange(min=1), default=8, show_default=True,
               help="Held-out images to complete.")
@@ -167,7 +150,7 @@ def complete(checkpoint, old_checkpoint, output, count, keep_rows, samples, seed
     """
     import torch
 
-    checkpoint = _pick_checkpoint(checkpoint, old_checkpoint)
+    checkpoint = pick_checkpoint(checkpoint, old_checkpoint)
     from wavekit.image.plots import save_grid
 
     _check_output(output)
@@ -188,7 +171,7 @@ def complete(checkpoint, old_checkpoint, output, count, keep_rows, samples, seed
 
 
 @image.command("eval")
-@_checkpoint_option
+@checkpoint_option(CHECKPOINT_HELP)
 @click.option("--batch-size", default=256, show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Also write the metrics as one JSON object to this file (atomically).")
@@ -203,7 +186,7 @@ def evaluate(checkpoint, old_checkpoint, batch_size, output, as_json) -> None:
     Example:
       wavekit image eval -c exp/digits/train/checkpoints/best.pt -o exp/digits/eval.json
     """
-    checkpoint = _pick_checkpoint(checkpoint, old_checkpoint)
+    checkpoint = pick_checkpoint(checkpoint, old_checkpoint)
     import json
 
     import torch

@@ -33,7 +33,7 @@ import torch
 
 from wavekit.image import GatedPixelCNN, ImageModel, PixelCNN, PixelCNNConfig, PixelCNNPlusPlus, PixelRNN
 from wavekit.image.plots import save_grid
-from wavekit.image.registry import ImageDataConfig, build
+from wavekit.image.pipeline import ImageDataConfig, build
 
 # name -> (file stem, constructor of levels); the sizes reported in the tables
 MODELS = {

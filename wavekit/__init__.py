@@ -16,9 +16,13 @@ __version__ = "0.1.0"
 def load(path: Any, map_location: Any = "cpu") -> Any:
     """Rebuild any saved wavekit model from its self-describing checkpoint.
 
-    Returns the model in eval mode. Raises :class:`wavekit.errors.CheckpointError`
-    when the file is missing, corrupt, or of an unknown kind.
+    Returns the model in eval mode, with the checkpoint's extra entries as
+    ``model.checkpoint_extra`` and its step as ``model.checkpoint_step``.
+    Raises :class:`wavekit.errors.CheckpointError` when the file is missing,
+    corrupt, or of an unknown kind. :func:`wavekit.checkpoint.load` returns
+    the same model with its settings as a typed result instead.
     """
-    from wavekit.train.checkpoint import load_model
+    from wavekit.checkpoint import load as load_checkpoint
+    from wavekit.checkpoint import with_legacy_attributes
 
-    return load_model(path, map_location=map_location)
+    return with_legacy_attributes(load_checkpoint(path, map_location=map_location))

@@ -9,8 +9,11 @@ plain dict is enough for :func:`wavekit.load` to rebuild the model.
 A data entry maps the same kind to its data-config dataclass and a builder
 ``build(data_cfg, model_cfg) -> DataBundle`` used by ``wavekit train``.
 
-Registration is explicit: each module listed in ``_MODULES`` calls
-:func:`register_model` / :func:`register_data` once at import time.
+Registration is explicit: each module listed in ``_FAMILIES`` calls
+:func:`register_model` / :func:`register_data` once at import time. The
+families load lazily and one at a time: looking up ``"wavenet"`` imports the
+WaveNet modules only, so loading a vocoder imports neither Tacotron nor the
+image models. Only :func:`model_kinds` and an unknown kind import them all.
 """
 
 from __future__ import annotations
@@ -56,14 +59,13 @@ class DataEntry:
 _MODELS: dict[str, ModelEntry] = {}
 _DATA: dict[str, DataEntry] = {}
 
-# Every module that registers something. Imported lazily on first lookup.
-_MODULES = (
-    "wavekit.wavenet.model",
-    "wavekit.wavenet.data",
-    "wavekit.image.registry",
-    "wavekit.tts.tacotron2",
-    "wavekit.tts.data",
-)
+# Every model family: its kinds and the modules that register them, imported on first lookup of a kind.
+_FAMILIES: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("wavenet",): ("wavekit.wavenet.model", "wavekit.wavenet.data"),
+    ("pixelcnn", "gated_pixelcnn", "pixelcnnpp", "pixelrnn"): ("wavekit.image.pipeline",),
+    ("tacotron2",): ("wavekit.tts.tacotron2", "wavekit.tts.data"),
+}
+_MODULES = tuple(m for mods in _FAMILIES.values() for m in mods)
 
 
 def register_model(kind: str, config_cls: type, model_cls: type) -> None:
@@ -85,14 +87,13 @@ def register_data(kind: str, config_cls: type, build: Callable[[Any, Any], DataB
     _DATA[kind] = DataEntry(kind, config_cls, build)
 
 
-_imported = False
+_imported: set[str] = set()
 
 
-def _import_all() -> None:
-    global _imported
-    if _imported:
-        return
-    for name in _MODULES:
+def _import(modules: tuple[str, ...]) -> None:
+    for name in modules:
+        if name in _imported:
+            continue
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as e:
@@ -100,31 +101,50 @@ def _import_all() -> None:
             # import errors inside an existing module propagate.
             if e.name is None or not name.startswith(e.name):
                 raise
-    _imported = True
+        _imported.add(name)
+
+
+def _import_kind(kind: str) -> None:
+    """Import the family that registers ``kind`` (every family when no family lists it)."""
+    for kinds, modules in _FAMILIES.items():
+        if kind in kinds:
+            _import(modules)
+            return
+    _import_all()
+
+
+def _import_all() -> None:
+    _import(_MODULES)
 
 
 def get_model(kind: str) -> ModelEntry:
     """The model entry for ``kind``; :class:`ConfigError` naming the known kinds otherwise."""
-    _import_all()
     if kind not in _MODELS:
+        _import_kind(kind)
+    if kind not in _MODELS:
+        _import_all()  # to name every known kind
         raise ConfigError(f"unknown model kind {kind!r}; known kinds: {', '.join(sorted(_MODELS)) or '(none)'}")
     return _MODELS[kind]
 
 
 def get_data(kind: str) -> DataEntry:
     """The data entry for ``kind``; :class:`ConfigError` if that kind has no data builder."""
-    _import_all()
     if kind not in _DATA:
+        _import_kind(kind)
+    if kind not in _DATA:
+        _import_all()
         raise ConfigError(f"model kind {kind!r} has no training data builder; known: {', '.join(sorted(_DATA))}")
     return _DATA[kind]
 
 
 def kind_of(model: Any) -> str:
     """The registered kind of ``model``'s class; ``ValueError`` if it is not registered."""
-    _import_all()
-    for kind, entry in _MODELS.items():
-        if entry.model_cls is type(model):
-            return kind
+    for attempt in range(2):
+        for kind, entry in _MODELS.items():
+            if entry.model_cls is type(model):
+                return kind
+        if attempt == 0:
+            _import_all()  # a family whose model module is loaded but not its registering module
     raise ValueError(f"{type(model).__name__} is not registered; pass kind= (its registry kind) to the Trainer")
 
 

@@ -20,10 +20,10 @@ image_samples() {
   [ -n "$ckpt" ] || { echo "Error: no checkpoint in $exp/train; run the train stage first" >&2; return 1; }
   mkdir -p "$exp/samples"
   [ -f "$exp/samples/samples.png" ] ||
-    wk image sample "$ckpt" -o "$exp/samples/samples.png" -n "$(conf_get recipe.samples 16)" \
+    wk image sample -c "$ckpt" -o "$exp/samples/samples.png" -n "$(conf_get recipe.samples 16)" \
       --temperature "$(conf_get recipe.temperature 1.0)" $(size_opts "$(conf_get recipe.sample_size 0)")
   [ -f "$exp/samples/completions.png" ] ||
-    wk image complete "$ckpt" -o "$exp/samples/completions.png" -n "$(conf_get recipe.complete 8)" \
+    wk image complete -c "$ckpt" -o "$exp/samples/completions.png" -n "$(conf_get recipe.complete 8)" \
       --samples "$(conf_get recipe.completions_per_image 3)" $(keep_opts "$(conf_get recipe.keep_rows 0)")
   [ "$(conf_get recipe.receptive_field true)" = false ] || [ -f "$exp/samples/receptive_field.png" ] ||
     wk image receptive-field --checkpoint "$ckpt" -o "$exp/samples/receptive_field.png"
@@ -34,7 +34,7 @@ image_evaluate() {
   ckpt=$(newest_checkpoint "$exp/train")
   [ -n "$ckpt" ] || { echo "Error: no checkpoint in $exp/train; run the train stage first" >&2; return 1; }
   mkdir -p "$exp/eval"
-  wk image eval "$ckpt" -o "$exp/eval/image_metrics.json"
+  wk image eval -c "$ckpt" -o "$exp/eval/image_metrics.json"
 }
 
 # Stages 0-1 of the download image recipes (mnist, cifar10): fetch $dataset with checksums,

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from wavekit.image import PixelCNNPlusPlus
-from wavekit.image.cache import PixelCNNPlusPlusRowCache
+from wavekit.image.pixelcnnpp import PixelCNNPlusPlusRowCache
 
 L = 4  # levels
 

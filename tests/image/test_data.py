@@ -17,7 +17,7 @@ import torch
 from wavekit.errors import ConfigError, DataError
 from wavekit.image import GatedPixelCNNConfig, PixelCNNConfig
 from wavekit.image import data as D
-from wavekit.image.registry import ImageDataConfig, build
+from wavekit.image.pipeline import ImageDataConfig, build
 
 
 def _write_idx(path: Path, arr: np.ndarray) -> None:

@@ -27,18 +27,27 @@ def test_image_train_sample_complete_eval(tmp_path: Path) -> None:
     r = run(cli, ["image", "train", "--config", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "run"), "--quiet"])
     assert r.exit_code == 0, r.output
     ck = str(tmp_path / "run" / "checkpoints" / "last.pt")
-    r = run(cli, ["image", "sample", ck, "-o", str(tmp_path / "s.png"), "-n", "2", "--label", "3"])
+    r = run(cli, ["image", "sample", "-c", ck, "-o", str(tmp_path / "s.png"), "-n", "2", "--label", "3"])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
-    r = run(cli, ["image", "complete", ck, "-o", str(tmp_path / "c.png"), "-n", "2", "--samples", "1"])
+    # the old positional form still works, with a deprecation note, and draws the same grid
+    r = run(cli, ["image", "sample", ck, "-o", str(tmp_path / "s_old.png"), "-n", "2", "--label", "3"])
     assert r.exit_code == 0, r.output
-    r = run(cli, ["image", "eval", ck])
+    assert "deprecated" in r.output and "-c/--checkpoint" in r.output
+    assert (tmp_path / "s_old.png").read_bytes() == (tmp_path / "s.png").read_bytes()
+    r = run(cli, ["image", "sample", ck, "-c", ck, "-o", str(tmp_path / "s2.png")])
+    assert r.exit_code == 2 and "once" in r.output  # usage error: the checkpoint given twice
+    r = run(cli, ["image", "sample", "-o", str(tmp_path / "s2.png")])
+    assert r.exit_code == 2 and "-c/--checkpoint" in r.output
+    r = run(cli, ["image", "complete", "-c", ck, "-o", str(tmp_path / "c.png"), "-n", "2", "--samples", "1"])
+    assert r.exit_code == 0, r.output
+    r = run(cli, ["image", "eval", "-c", ck])
     assert r.exit_code == 0, r.output
     bpd = float(r.output.split("bits/dim:")[1].split()[0])
     assert 0 < bpd < 1.0  # binary data: uniform is 1 bit/dim
     assert "nats/image" in r.output
     out = tmp_path / "eval" / "metrics.json"
-    r = run(cli, ["image", "eval", ck, "-o", str(out), "--json"])
+    r = run(cli, ["image", "eval", "--checkpoint", ck, "-o", str(out), "--json"])
     assert r.exit_code == 0, r.output
     metrics = json.loads(out.read_text())
     assert metrics == json.loads(r.output)  # --json prints what -o writes
@@ -56,5 +65,5 @@ def test_receptive_field_png_and_errors(tmp_path: Path) -> None:
                   "-o", str(tmp_path / "rf.png")])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "rf.png").is_file()
-    r = run(cli, ["image", "sample", str(tmp_path / "missing.pt"), "-o", str(tmp_path / "x.png")])
+    r = run(cli, ["image", "sample", "-c", str(tmp_path / "missing.pt"), "-o", str(tmp_path / "x.png")])
     assert r.exit_code != 0 and "Traceback" not in r.output

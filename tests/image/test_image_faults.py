@@ -18,7 +18,7 @@ from fault_helpers import error_line
 from wavekit.cli import cli
 from wavekit.config import to_dict
 from wavekit.image.gated_pixelcnn import GatedPixelCNN, GatedPixelCNNConfig
-from wavekit.image.registry import ImageDataConfig
+from wavekit.image.pipeline import ImageDataConfig
 from wavekit.train.checkpoint import save_checkpoint
 
 
@@ -58,7 +58,7 @@ def checkpoints(tmp_path_factory) -> dict[str, Path]:
 def test_bad_sample_and_complete_arguments_are_clean_errors(tmp_path: Path, checkpoints, command, model, args,
                                                             code, needle) -> None:
     out = tmp_path / "grid.png"
-    result = CliRunner().invoke(cli, ["image", command, str(checkpoints[model]), "-o", str(out), *args])
+    result = CliRunner().invoke(cli, ["image", command, "-c", str(checkpoints[model]), "-o", str(out), *args])
     line = error_line(result, code)
     assert needle in line or needle in result.output, result.output
     assert not out.exists()
@@ -66,10 +66,10 @@ def test_bad_sample_and_complete_arguments_are_clean_errors(tmp_path: Path, chec
 
 def test_good_arguments_still_work(tmp_path: Path, checkpoints) -> None:
     run = CliRunner().invoke
-    r = run(cli, ["image", "sample", str(checkpoints["classes"]), "-o", str(tmp_path / "s.png"), "-n", "2",
+    r = run(cli, ["image", "sample", "-c", str(checkpoints["classes"]), "-o", str(tmp_path / "s.png"), "-n", "2",
                   "--label", "9", "--temperature", "0"])
     assert r.exit_code == 0, r.output
-    r = run(cli, ["image", "complete", str(checkpoints["plain"]), "-o", str(tmp_path / "c.png"), "-n", "1",
+    r = run(cli, ["image", "complete", "-c", str(checkpoints["plain"]), "-o", str(tmp_path / "c.png"), "-n", "1",
                   "--keep-rows", "7", "--samples", "1"])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "s.png").read_bytes()[:4] == (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"

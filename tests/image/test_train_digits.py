@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from wavekit.image import GatedPixelCNN, PixelCNN, PixelCNNConfig, PixelCNNPlusPlus, PixelRNN
-from wavekit.image.registry import ImageDataConfig, build
+from wavekit.image.pipeline import ImageDataConfig, build
 
 SPECS = {
     "pixelcnn": lambda: PixelCNN(levels=17, layers=2, hidden_channels=16),

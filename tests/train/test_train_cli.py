@@ -68,6 +68,7 @@ def test_train_resume_and_info(config_file: Path, tmp_path: Path) -> None:
     assert summary["config"]["hidden"] == 5 and "valid_loss" in summary["metrics"]
 
     text = run("info", str(ckpt))
+    assert run("info", "-c", str(ckpt)).output == text.output  # the option form every model-taking command shares
     assert text.exit_code == 0
     assert f"{summary['parameters']:,}" in text.output and "receptive field: 4 samples" in text.output
     assert "16000 Hz" in text.output and "hidden: 5" in text.output

@@ -56,6 +56,10 @@ def preprocess(src, out, jobs, config, sets, valid_fraction, test_fraction, vali
     train/dev/test split), stats.json (train-split mel mean/std),
     speakers.json, meta.json and rejects.tsv (files not kept, with the reason).
     Rerunning the same command resumes: finished items are skipped.
+
+    \b
+    Example:
+      wavekit preprocess data/wavs exp/dump --jobs 2
     """
     from wavekit.audio.preprocess import preprocess_corpus
 

@@ -135,7 +135,12 @@ def baselines_cmd(mels: tuple[Path, ...], data_root: Path, out_dir: Path, names:
 @click.argument("expdir", type=click.Path(path_type=Path))
 @click.option("--title", default=None, help="Report title (default: the folder name).")
 def report_cmd(expdir: Path, title: str | None) -> None:
-    """Write EXPDIR/report.md: metrics, training curves, figures, audio links and wall times."""
+    """Write EXPDIR/report.md: metrics, training curves, figures, audio links and wall times.
+
+    \b
+    Example:
+      wavekit eval report exp/voc
+    """
     path = build_report(expdir, title=title)
     click.echo(f"wrote {path}")
 
@@ -164,16 +169,16 @@ def tts_cmd(acoustic: Path, data_root: Path, split: str, output: Path | None, ba
     """
     from tqdm import tqdm
 
-    import wavekit
+    from wavekit.checkpoint import load
     from wavekit.errors import CheckpointError
     from wavekit.tts.evaluate import evaluate_acoustic
     from wavekit.tts.tacotron2 import Tacotron2
 
-    model = wavekit.load(acoustic, map_location=device)
-    if not isinstance(model, Tacotron2):
-        raise CheckpointError(f"--acoustic {acoustic} is a {type(model).__name__}, not a tacotron2 checkpoint")
+    loaded = load(acoustic, map_location=device)
+    if not isinstance(loaded.model, Tacotron2):
+        raise CheckpointError(f"--acoustic {acoustic} is a {type(loaded.model).__name__}, not a tacotron2 checkpoint")
     with tqdm(desc="eval tts", unit="sent", leave=False) as bar:
-        result = evaluate_acoustic(model, data_root, split, batch_size=batch_size, max_frames=max_frames,
+        result = evaluate_acoustic(loaded, data_root, split, batch_size=batch_size, max_frames=max_frames,
                                    band=band, seed=seed, progress=bar.update)
     for key in ("sentences", "mel_loss", "mel_loss_before_postnet", "diagonality", "focus_rate", "stop_rate",
                 "length_error"):

@@ -4,6 +4,8 @@ Every function writes its PNG atomically (temp file + ``os.replace``) and
 returns the path. Figure sizes are exact: ``figsize * dpi`` pixels (no
 tight bounding box), so reports lay out predictably; the image grid is
 written pixel for pixel (``scale`` screen pixels per image pixel).
+:func:`plot_alignment` lives in :mod:`wavekit.plotting` (``tts`` draws it
+too) and is re-exported here.
 """
 
 from __future__ import annotations
@@ -21,18 +23,10 @@ import numpy as np  # noqa: E402
 
 from wavekit.audio.io import atomic_path  # noqa: E402
 from wavekit.errors import DataError  # noqa: E402
+from wavekit.plotting import plot_alignment, save_figure  # noqa: F401
 
 # Keys of a metrics.jsonl record that are not curves.
 _NOT_CURVES = {"step", "epoch", "time", "wall_time", "elapsed", "lr", "learning_rate", "samples_per_s", "grad_norm"}
-
-
-def _save_atomic(fig: Any, path: str | Path, dpi: int) -> Path:
-    try:
-        with atomic_path(path, suffix=".png") as tmp:
-            fig.savefig(tmp, dpi=dpi, format="png")
-    finally:
-        plt.close(fig)
-    return Path(path)
 
 
 def _log_spectrogram_db(wav: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
@@ -84,7 +78,7 @@ def plot_speech_comparison(
     fig.colorbar(im, ax=axes.ravel().tolist(), label="dB", shrink=0.6, anchor=(0.0, 0.0))
     if title:
         fig.suptitle(title)
-    return _save_atomic(fig, path, dpi)
+    return save_figure(fig, path, dpi)
 
 
 def plot_spectrogram_stack(
@@ -120,7 +114,7 @@ def plot_spectrogram_stack(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    return _save_atomic(fig, path, dpi)
+    return save_figure(fig, path, dpi)
 
 
 def read_metrics_jsonl(path: str | Path) -> list[dict]:
@@ -187,7 +181,7 @@ def plot_training_curves(
     ax.legend(fontsize="small")
     ax.set_title(title or "training curves")
     fig.tight_layout()
-    return _save_atomic(fig, path, dpi)
+    return save_figure(fig, path, dpi)
 
 
 def image_grid(images: Any, levels: int = 256, nrow: int | None = None, pad: int = 1) -> np.ndarray:
@@ -226,24 +220,3 @@ def plot_image_grid(
     with atomic_path(path, suffix=".png") as tmp:
         plt.imsave(tmp, grid, format="png")
     return Path(path)
-
-
-def plot_alignment(
-    alignment: Any,
-    path: str | Path,
-    title: str | None = None,
-    figsize: tuple[float, float] = (6.0, 4.0),
-    dpi: int = 100,
-) -> Path:
-    """Attention alignment (decoder_steps, encoder_steps) as a heat map: decoder step on x, input symbol on y."""
-    a = alignment.detach().float().cpu().numpy() if hasattr(alignment, "detach") else np.asarray(alignment, float)
-    if a.ndim != 2:
-        raise ValueError(f"alignment must be (decoder_steps, encoder_steps), got shape {a.shape}")
-    fig, ax = plt.subplots(figsize=figsize)
-    im = ax.imshow(a.T, origin="lower", aspect="auto", interpolation="none", cmap="viridis")
-    ax.set_xlabel("decoder step")
-    ax.set_ylabel("encoder step (input symbol)")
-    fig.colorbar(im, ax=ax)
-    ax.set_title(title or "alignment")
-    fig.tight_layout()
-    return _save_atomic(fig, path, dpi)

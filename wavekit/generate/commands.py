@@ -11,16 +11,18 @@ from wavekit.errors import CheckpointError, ConfigError, WavekitError
 
 
 def _load(checkpoint: str, device: str):
+    """The checkpoint as a :class:`wavekit.checkpoint.LoadedModel` on ``device``; CheckpointError unless a WaveNet."""
     import torch
 
-    import wavekit
+    from wavekit.checkpoint import load
 
     if device == "cuda" and not torch.cuda.is_available():
         raise WavekitError("--device cuda: no CUDA device is available; use --device cpu")
-    model = wavekit.load(checkpoint)
-    if not hasattr(model, "config") or not hasattr(model.config, "cin_channels"):
+    loaded = load(checkpoint)
+    if not hasattr(loaded.model, "config") or not hasattr(loaded.model.config, "cin_channels"):
         raise CheckpointError(f"{checkpoint} is not a WaveNet vocoder checkpoint")
-    return model.to(device)
+    loaded.model.to(device)
+    return loaded
 
 
 def _speaker(model, speaker: str | None, checkpoint: str) -> int | None:
@@ -54,6 +56,10 @@ def vocode(checkpoint, inputs, outdir, slots, temperature, seed, speaker, skip_e
     Each output OUTDIR/<name>.wav is written as soon as it is finished. A
     multi-speaker vocoder needs --speaker; vocode each speaker's files in
     their own call.
+
+    \b
+    Example:
+      wavekit vocode -c exp/voc/train/checkpoints/best.pt exp/heldout/mel -o exp/vocoded
     """
     from tqdm import tqdm
 
@@ -61,7 +67,7 @@ def vocode(checkpoint, inputs, outdir, slots, temperature, seed, speaker, skip_e
 
     kept = sum((Path(outdir) / f"{p.stem}.wav").is_file() for p in collect_inputs(inputs)) if skip_existing else 0
     model = _load(checkpoint, device)
-    sid = _speaker(model, speaker, checkpoint) if model.config.cin_channels else None
+    sid = _speaker(model, speaker, checkpoint) if model.model.config.cin_channels else None
     settings = audio_settings(model)
     rate = settings.mel.sample_rate if settings.mel is not None else 16000
     meter = RateMeter(rate)
@@ -90,21 +96,27 @@ def vocode(checkpoint, inputs, outdir, slots, temperature, seed, speaker, skip_e
 @click.option("--sample-rate", default=16000, show_default=True, help="Rate of the written files.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help=DEVICE_HELP)
 def generate(checkpoint, speaker, seconds, count, outdir, temperature, seed, slots, sample_rate, device) -> None:
-    """Sample unconditionally (or for one speaker) from a WaveNet without local conditioning."""
+    """Sample unconditionally (or for one speaker) from a WaveNet without local conditioning.
+
+    \b
+    Example:
+      wavekit generate -c exp/uncond/train/checkpoints/best.pt -n 4 --seconds 2 -o exp/samples
+    """
     from tqdm import tqdm
 
     from wavekit.audio.io import save_wav
     from wavekit.generate.engine import GenerationEngine, Request
     from wavekit.generate.vocode import check_sampling
 
-    model = _load(checkpoint, device)
+    loaded = _load(checkpoint, device)
+    model = loaded.model
     cfg = model.config
     if cfg.cin_channels:
         raise WavekitError(
             f"{checkpoint} is a vocoder conditioned on {cfg.cin_channels} mel bands; it cannot generate "
             "unconditionally: use `wavekit vocode` with mel or audio inputs"
         )
-    sid = _speaker(model, speaker, checkpoint)
+    sid = _speaker(loaded, speaker, checkpoint)
     check_sampling(slots, temperature)
     if sample_rate < 1:
         raise ConfigError(f"--sample-rate must be a positive number of Hz, got {sample_rate}")
@@ -126,7 +138,12 @@ def generate(checkpoint, speaker, seconds, count, outdir, temperature, seed, slo
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @click.option("--quick", is_flag=True, help="Tiny measurements (seconds; for tests).")
 def bench(device, as_json, quick) -> None:
-    """Measure naive vs incremental generation, the engine at 1/8/32 streams, RTF and training speed."""
+    """Measure naive vs incremental generation, the engine at 1/8/32 streams, RTF and training speed.
+
+    \b
+    Example:
+      wavekit bench --quick --json
+    """
     from wavekit.generate.bench import format_table, run_bench
 
     result = run_bench(device=device, quick=quick)

@@ -31,6 +31,7 @@ from wavekit.atomic import check_free_space, check_writable_dir, clean_stale_tem
 from wavekit.audio.features import MelConfig, log_mel_spectrogram
 from wavekit.audio.io import AUDIO_SUFFIXES, load_wav, save_wav
 from wavekit.audio.stats import FeatureStats
+from wavekit.checkpoint import extra_of, model_of
 from wavekit.config import from_dict
 from wavekit.errors import (
     CheckpointError,
@@ -57,8 +58,8 @@ class AudioSettings:
 
 
 def audio_settings(model: Any) -> AudioSettings:
-    """Read ``model.checkpoint_extra["audio"]`` (set by :func:`wavekit.load`)."""
-    audio = getattr(model, "checkpoint_extra", {}).get("audio")
+    """The checkpoint's ``"audio"`` entry of a :class:`~wavekit.checkpoint.LoadedModel` (or a ``wavekit.load`` model)."""
+    audio = extra_of(model).get("audio")
     if not isinstance(audio, dict):
         return AudioSettings(None, None)
     try:
@@ -71,7 +72,7 @@ def audio_settings(model: Any) -> AudioSettings:
 
 def speaker_names(model: Any) -> dict[str, int]:
     """The checkpoint's ``{speaker name: id}`` map (empty when it records none)."""
-    names = getattr(model, "checkpoint_extra", {}).get("speakers")
+    names = extra_of(model).get("speakers")
     return {str(k): int(v) for k, v in names.items()} if isinstance(names, dict) else {}
 
 
@@ -83,7 +84,7 @@ def resolve_speaker(model: Any, speaker: str | int | None) -> int | None:
     A model without global conditioning takes None only; one with it needs
     an id in ``0..n_speakers-1``.
     """
-    cfg = model.config
+    cfg = model_of(model).config
     names = speaker_names(model)
     known = f" or a name ({', '.join(sorted(names, key=names.get))})" if names else ""
     if not cfg.gin_channels:
@@ -204,9 +205,11 @@ def vocode_files(
     leave inputs whose wav already exists alone. All inputs are checked
     before any generation starts, so a bad file fails fast. ``device``: where
     the engine runs (default the model's; "cuda": the torch step replayed as
-    a CUDA graph).
+    a CUDA graph). ``model``: a :class:`~wavekit.checkpoint.LoadedModel`
+    (or a model from ``wavekit.load``).
     """
-    cfg = model.config
+    net = model_of(model)
+    cfg = net.config
     if cfg.cin_channels == 0:
         raise CheckpointError("this WaveNet has no local conditioning (cin_channels=0): use `wavekit generate`")
     check_sampling(slots, temperature)
@@ -231,7 +234,7 @@ def vocode_files(
     clean_stale_temps(outdir)
     hop = settings.mel.hop_length if settings.mel is not None else math.prod(cfg.upsample_scales or [1])
     check_free_space(outdir, sum(44 + 2 * hop * m.shape[1] for m in mels.values()), f"the {len(mels)} wav file(s)")
-    engine = GenerationEngine(model, slots=slots, device=device)
+    engine = GenerationEngine(net, slots=slots, device=device)
     for i, mel in mels.items():
         engine.submit(Request(mel=mel, speaker=sid, temperature=temperature, seed=seed + i, key=i))
     written: dict[int, Path] = {}

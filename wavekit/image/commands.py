@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-import math
-
 import click
 
+from wavekit.cli_options import checkpoint_option, pick_checkpoint
 from wavekit.errors import ConfigError
 
 
 def _load(checkpoint: str):
+    """The checkpoint as a :class:`wavekit.checkpoint.LoadedModel`; ConfigError unless it is an image model."""
+    from wavekit.checkpoint import load
     from wavekit.image.base import ImageModel
-    from wavekit.train.checkpoint import load_model
 
-    model = load_model(checkpoint)
-    if not isinstance(model, ImageModel):
+    loaded = load(checkpoint)
+    if not isinstance(loaded.model, ImageModel):
         raise ConfigError(f"{checkpoint}: not an image model checkpoint (use the matching wavekit command)")
-    return model
+    return loaded
 
 
-def _valid_images(model, checkpoint: str):
+def _valid_images(loaded, checkpoint: str):
     from wavekit.config import from_dict
-    from wavekit.image.registry import ImageDataConfig, dataset_levels, load_splits, prepare
+    from wavekit.image.pipeline import (
+        ImageDataConfig,
+        dataset_levels,
+        load_splits,
+        prepare,
+    )
 
-    info = (getattr(model, "checkpoint_extra", None) or {}).get("image")
+    info = loaded.image
     if not info:
         raise ConfigError(f"{checkpoint}: has no image data description; was it trained with `wavekit image train`?")
     cfg = from_dict(ImageDataConfig, info["data"], prefix="data")
@@ -31,6 +36,9 @@ def _valid_images(model, checkpoint: str):
     import torch
 
     return torch.from_numpy(prepare(vx, cfg, native)).long(), dataset_levels(cfg, native), vy
+
+
+CHECKPOINT_HELP = "Image model checkpoint (.pt) written by `wavekit image train`."
 
 
 def _check_output(output: str) -> None:
@@ -65,8 +73,13 @@ def image() -> None:
 @click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(config_path: str, sets: tuple[str, ...], out_dir: str, resume: bool, quiet: bool) -> None:
-    """Train an image model with the shared Trainer; checkpoints go to OUT/checkpoints."""
-    from wavekit.image.registry import KINDS
+    """Train an image model with the shared Trainer; checkpoints go to OUT/checkpoints.
+
+    \b
+    Example:
+      wavekit image train --config conf/digits.yaml --out exp/digits/train
+    """
+    from wavekit.image.pipeline import KINDS
     from wavekit.train.commands import (
         build_trainer,
         load_experiment_file,
@@ -84,7 +97,7 @@ def train(config_path: str, sets: tuple[str, ...], out_dir: str, resume: bool, q
 
 
 @image.command("sample")
-@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@checkpoint_option(CHECKPOINT_HELP)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG grid to write.")
 @click.option("-n", "count", type=click.IntRange(min=1), default=16, show_default=True, help="Number of images.")
 @click.option("--height", type=click.IntRange(min=1), default=None, help="Default: the training images' height.")
@@ -94,16 +107,23 @@ def train(config_path: str, sets: tuple[str, ...], out_dir: str, resume: bool, q
 @click.option("--seed", default=0, show_default=True)
 @click.option("--label", type=int, default=None, help="Class id 0..num_classes-1 (class-conditional models).")
 @click.option("--naive", is_flag=True, help="Recompute the whole network per sub-pixel (no row cache).")
-def sample(checkpoint, output, count, height, width, temperature, seed, label, naive) -> None:
-    """Sample a grid of images from CHECKPOINT."""
+def sample(checkpoint, old_checkpoint, output, count, height, width, temperature, seed, label, naive) -> None:
+    """Sample a grid of images from an image model.
+
+    \b
+    Example:
+      wavekit image sample -c exp/digits/train/checkpoints/best.pt -o samples.png -n 16
+    """
     import torch
 
+    checkpoint = pick_checkpoint(checkpoint, old_checkpoint)
     from wavekit.image.plots import save_grid
 
     _check_output(output)
-    model = _load(checkpoint)
+    loaded = _load(checkpoint)
+    model = loaded.model
     _check_label(model, label, checkpoint)
-    info = (getattr(model, "checkpoint_extra", None) or {}).get("image", {})
+    info = loaded.image or {}
     height, width = height or info.get("height"), width or info.get("width")
     if not height or not width:
         raise ConfigError("give --height and --width (the checkpoint does not record an image size)")
@@ -113,7 +133,7 @@ def sample(checkpoint, output, count, height, width, temperature, seed, label, n
 
 
 @image.command("complete")
-@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@checkpoint_option(CHECKPOINT_HELP)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="PNG to write.")
 @click.option("-n", "count", type=click.IntRange(min=1), default=8, show_default=True,
               help="Held-out images to complete.")
@@ -121,15 +141,22 @@ def sample(checkpoint, output, count, height, width, temperature, seed, label, n
               help="Rows kept from the top, less than the image height (default: half).")
 @click.option("--samples", type=click.IntRange(min=1), default=3, show_default=True, help="Completions per image.")
 @click.option("--seed", default=0, show_default=True)
-def complete(checkpoint, output, count, keep_rows, samples, seed) -> None:
-    """Complete the bottom of held-out images: rows are originals, then completions."""
+def complete(checkpoint, old_checkpoint, output, count, keep_rows, samples, seed) -> None:
+    """Complete the bottom of held-out images: rows are originals, then completions.
+
+    \b
+    Example:
+      wavekit image complete -c exp/digits/train/checkpoints/best.pt -o completions.png --keep-rows 4
+    """
     import torch
 
+    checkpoint = pick_checkpoint(checkpoint, old_checkpoint)
     from wavekit.image.plots import save_grid
 
     _check_output(output)
-    model = _load(checkpoint)
-    vx, _, vy = _valid_images(model, checkpoint)
+    loaded = _load(checkpoint)
+    model = loaded.model
+    vx, _, vy = _valid_images(loaded, checkpoint)
     x = vx[:count]
     y = torch.from_numpy(vy[:count]).long() if model.num_classes and vy is not None else None
     keep = x.shape[2] // 2 if keep_rows is None else keep_rows
@@ -144,40 +171,47 @@ def complete(checkpoint, output, count, keep_rows, samples, seed) -> None:
 
 
 @image.command("eval")
-@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@checkpoint_option(CHECKPOINT_HELP)
 @click.option("--batch-size", default=256, show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Also write the metrics as one JSON object to this file (atomically).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON object instead of text.")
-def evaluate(checkpoint, batch_size, output, as_json) -> None:
-    """Held-out bits/dim (and nats per image for binary data) of CHECKPOINT.
+def evaluate(checkpoint, old_checkpoint, batch_size, output, as_json) -> None:
+    """Held-out bits/dim (and nats per image for binary data) of an image model.
 
     The JSON (-o / --json) holds bits_per_dim, n_images, levels, checkpoint,
     data (the dataset name) and, for binary data, nats_per_image.
+
+    \b
+    Example:
+      wavekit image eval -c exp/digits/train/checkpoints/best.pt -o exp/digits/eval.json
     """
+    checkpoint = pick_checkpoint(checkpoint, old_checkpoint)
     import json
 
     import torch
 
     from wavekit.audio.io import write_text_atomic
+    from wavekit.likelihood import held_out_nll
 
     if batch_size < 1:
         raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
-    model = _load(checkpoint)
-    vx, levels, vy = _valid_images(model, checkpoint)
+    loaded = _load(checkpoint)
+    model = loaded.model
+    vx, levels, vy = _valid_images(loaded, checkpoint)
     use_y = model.num_classes > 0
-    total = 0.0
-    with torch.no_grad():
-        for s in range(0, len(vx), batch_size):
-            y = torch.from_numpy(vy[s : s + batch_size]).long() if use_y else None
-            total += -model.log_prob(vx[s : s + batch_size], y).double().sum().item()
-    dims = vx[0].numel()
+    batches = (
+        {"x": vx[s : s + batch_size], "y": torch.from_numpy(vy[s : s + batch_size]).long() if use_y else None}
+        for s in range(0, len(vx), batch_size)
+    )
+    nll = held_out_nll(model, batches)
+    total = nll.total_nats
     metrics = {
-        "bits_per_dim": total / len(vx) / dims / math.log(2),
+        "bits_per_dim": nll.bits_per_dim,
         "n_images": len(vx),
         "levels": levels,
         "checkpoint": str(checkpoint),
-        "data": str(model.checkpoint_extra["image"]["data"].get("dataset", "")),
+        "data": str(loaded.image["data"].get("dataset", "")),
     }
     if levels == 2:
         metrics["nats_per_image"] = total / len(vx)
@@ -196,7 +230,7 @@ def evaluate(checkpoint, batch_size, output, as_json) -> None:
 @image.command("receptive-field")
 @click.option("--kind", type=click.Choice(["pixelcnn", "gated_pixelcnn", "pixelcnnpp", "pixelrnn"]), default=None,
               help="A freshly initialised model of this kind (or give --checkpoint).")
-@click.option("--checkpoint", type=click.Path(dir_okay=False), default=None)
+@click.option("-c", "--checkpoint", type=click.Path(dir_okay=False), default=None, help=CHECKPOINT_HELP)
 @click.option("--layers", default=6, show_default=True, help="With --kind: number of layers.")
 @click.option("--size", default=16, show_default=True, help="Image height and width.")
 @click.option("--pixel", nargs=2, type=int, default=None, help="ROW COL of the target (default: centre).")
@@ -205,6 +239,10 @@ def receptive_field(kind, checkpoint, layers, size, pixel, output) -> None:
     """Heat map of which pixels change log p at one pixel (by perturbation, float64).
 
     Shows PixelCNN's blind spot (above right of the pixel) and Gated PixelCNN without it.
+
+    \b
+    Example:
+      wavekit image receptive-field --kind gated_pixelcnn --layers 6 -o rf.png
     """
     import torch
 
@@ -215,7 +253,7 @@ def receptive_field(kind, checkpoint, layers, size, pixel, output) -> None:
     if (kind is None) == (checkpoint is None):
         raise click.UsageError("give exactly one of --kind or --checkpoint")
     if checkpoint:
-        model = _load(checkpoint)
+        model = _load(checkpoint).model
         name = type(model).__name__
     else:
         torch.manual_seed(0)

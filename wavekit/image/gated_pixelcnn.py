@@ -24,7 +24,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from wavekit.image.base import ImageModel, Stepper
+from wavekit.image.cache import rows_upto
 from wavekit.image.masked import MaskedConv2d
+from wavekit.image.shift import down_shift
 
 
 @dataclass
@@ -49,11 +51,6 @@ class GatedPixelCNNConfig:
             raise ValueError("kernel_size must be odd")
         if self.num_classes < 0:
             raise ValueError("num_classes must be >= 0")
-
-
-def down_shift(x: Tensor) -> Tensor:
-    """Shift (B, C, H, W) down one row (zeros enter at the top)."""
-    return F.pad(x, (0, 0, 1, 0))[:, :, :-1]
 
 
 def gate(x: Tensor) -> Tensor:
@@ -141,6 +138,44 @@ class GatedPixelCNN(ImageModel):
         return self.head(h)
 
     def make_stepper(self, y: Tensor | None) -> Stepper:
-        from wavekit.image.cache import GatedRowCache
-
         return GatedRowCache(self, y)
+
+
+class GatedRowCache:
+    """Vertical stack once per row, horizontal stack on the current row, for :class:`GatedPixelCNN`."""
+
+    def __init__(self, model: GatedPixelCNN, y: Tensor | None) -> None:
+        self.model, self.y = model, y
+        self.v_in: list[Tensor] | None = None  # input of each layer's vertical conv, (B, in, H, W)
+        self.feed: list[Tensor] = []  # per layer: v_to_h(vertical pre-activation of row i-1), (B, 2h, 1, W)
+        self.emb: list[Tensor | None] = []
+
+    def start_row(self, x: Tensor, i: int) -> None:
+        m = self.model
+        B, _, H, W = x.shape
+        if self.v_in is None:
+            h = m.config.hidden_channels
+            self.v_in = [x.new_zeros(B, x.shape[1] if l == 0 else h, H, W, dtype=m.dtype) for l in range(len(m.layers))]
+            self.emb = m.embeddings(self.y, B)
+        self.feed = []
+        if i == 0:
+            for layer in m.layers:
+                zeros = x.new_zeros(B, layer.v_to_h.in_channels, 1, W, dtype=m.dtype)
+                self.feed.append(layer.v_to_h(zeros))
+            return
+        r = i - 1
+        self.v_in[0][:, :, r] = m.scale_input(x[:, :, r])
+        for l, (layer, emb) in enumerate(zip(m.layers, self.emb)):
+            p = layer.v_pad[2]
+            window = rows_upto(self.v_in[l], r, p)
+            pre = layer.v_conv(F.pad(window, (p, p, p + 1 - window.shape[2], 0)))  # (B, 2h, 1, W)
+            self.feed.append(layer.v_to_h(pre))
+            if l + 1 < len(m.layers):
+                self.v_in[l + 1][:, :, r : r + 1] = layer.vertical_out(pre, emb)
+
+    def params_at(self, x: Tensor, i: int, j: int) -> Tensor:
+        m = self.model
+        h = m.scale_input(x[:, :, i : i + 1])
+        for layer, feed, emb in zip(m.layers, self.feed, self.emb):
+            h = layer.horizontal(h, feed, emb)
+        return m.head(h)[:, :, 0, j]

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from wavekit.image.base import ImageModel, Stepper
+from wavekit.image.cache import rows_upto
 from wavekit.image.masked import MaskedConv2d
 
 
@@ -97,6 +98,34 @@ class PixelCNN(ImageModel):
         return self.head(h)
 
     def make_stepper(self, y: Tensor | None) -> Stepper:
-        from wavekit.image.cache import PixelCNNRowCache
-
         return PixelCNNRowCache(self)
+
+
+class PixelCNNRowCache:
+    """Per-layer row buffers for :class:`PixelCNN`; row i recomputed per sub-pixel."""
+
+    def __init__(self, model: PixelCNN) -> None:
+        self.model = model
+        self.buffers: list[Tensor] | None = None  # input of each block's k x k conv, (B, h/2, H, W)
+
+    def _row(self, x: Tensor, i: int) -> Tensor:
+        m = self.model
+        if self.buffers is None:
+            B, _, H, W = x.shape
+            half = m.config.hidden_channels // 2
+            self.buffers = [x.new_zeros(B, half, H, W, dtype=m.dtype) for _ in m.blocks]
+        p0 = m.input_conv.pad[2]
+        h = m.input_conv.forward_rows(m.scale_input(rows_upto(x, i, p0)))
+        for block, buf in zip(m.blocks, self.buffers):
+            c0, c1, c2 = block.convs
+            buf[:, :, i : i + 1] = torch.relu(c0(torch.relu(h)))
+            t = c1.forward_rows(rows_upto(buf, i, c1.pad[2]))
+            h = h + c2(torch.relu(t))
+        return h  # (B, h, 1, W)
+
+    def start_row(self, x: Tensor, i: int) -> None:
+        if i > 0:  # row i-1 with its last sub-pixel, now final
+            self._row(x, i - 1)
+
+    def params_at(self, x: Tensor, i: int, j: int) -> Tensor:
+        return self.model.head(self._row(x, i))[:, :, 0, j]

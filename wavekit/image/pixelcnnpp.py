@@ -16,7 +16,7 @@ Differences from PixelCNN that the paper lists, all here:
 ``layers`` is the number of residual blocks per resolution (3 resolutions on
 the way down, 3 on the way up). H and W must be multiples of 4. Sampling
 uses the per-resolution row cache of
-:class:`wavekit.image.cache.PixelCNNPlusPlusRowCache`.
+:class:`PixelCNNPlusPlusRowCache` below.
 """
 
 from __future__ import annotations
@@ -27,8 +27,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from wavekit.core.mixture import mixture_channel_log_probs, mixture_log_prob, mixture_num_params
+from wavekit.core.mixture import (
+    mixture_channel_log_probs,
+    mixture_log_prob,
+    mixture_num_params,
+)
 from wavekit.image.base import ImageModel, Stepper
+from wavekit.image.shift import down_shift, right_shift
 
 
 @dataclass
@@ -47,14 +52,6 @@ class PixelCNNPlusPlusConfig:
             raise ValueError("levels >= 2, layers >= 1, hidden_channels >= 1 and mixtures >= 1 required")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-
-
-def down_shift(x: Tensor) -> Tensor:
-    return F.pad(x, (0, 0, 1, 0))[:, :, :-1]
-
-
-def right_shift(x: Tensor) -> Tensor:
-    return F.pad(x, (1, 0, 0, 0))[:, :, :, :-1]
 
 
 class DownShiftedConv(nn.Conv2d):
@@ -218,8 +215,6 @@ class PixelCNNPlusPlus(ImageModel):
         return self.out(F.elu(ul))
 
     def make_stepper(self, y: Tensor | None) -> Stepper:
-        from wavekit.image.cache import PixelCNNPlusPlusRowCache
-
         return PixelCNNPlusPlusRowCache(self)
 
     def _mix(self) -> dict:
@@ -231,3 +226,143 @@ class PixelCNNPlusPlus(ImageModel):
 
     def sub_pixel_log_probs(self, params: Tensor, x: Tensor, c: int) -> Tensor:
         return mixture_channel_log_probs(params, self.scale_input(x), c, **self._mix())
+
+
+def _last_two(buf: Tensor, r: int) -> Tensor:
+    """Rows r-1 and r of buf (B, C, H, W) -> (B, C, 2, W); a zero row above the image."""
+    return F.pad(buf[:, :, :1], (0, 0, 1, 0)) if r == 0 else buf[:, :, r - 1 : r + 1]
+
+
+def _row_above(buf: Tensor, r: int) -> Tensor:
+    """Row r-1 of buf -> (B, C, 1, W); zeros for r = 0."""
+    return torch.zeros_like(buf[:, :, :1]) if r == 0 else buf[:, :, r - 1 : r]
+
+
+class PixelCNNPlusPlusRowCache:
+    """Per-resolution row cache for :class:`PixelCNNPlusPlus` (Ramachandran et al. 2017).
+
+    Level l (l = 0, 1, 2) is the 1 / 2**l resolution; its row R depends on the
+    image as follows (by the shifted 2-row kernels, the stride-2 layers and the
+    2-row transposed convolutions, which map coarse row R to fine rows 2R, 2R+1):
+
+    * every ``u`` tensor (down and up pass): on fine rows < 2**l R only. It is
+      final when fine row 2**l R starts, so it is computed once then
+      (:meth:`start_row`);
+    * every ``ul`` tensor: also on fine row 2**l R, left of column 2**l C at
+      coarse column C. While fine row i is sampled, level l changes only if
+      2**l divides i, and the columns up to j // 2**l are current once fine
+      column 2**l (j // 2**l) has been reached; so level l is recomputed at
+      pixel (i, j) only when 2**l divides i and the last update on this row
+      was before column 2**l (j // 2**l) (every 2**l-th pixel when sampling).
+
+    Recomputing a level means its current row of every ``ul`` tensor (down,
+    then up pass), read from the rows above kept in full-size buffers (one per
+    tensor, plus the inner activation of every gated block). Columns right of
+    the current pixel are scratch; :meth:`start_row` recomputes the finished
+    row in full, so known pixels that were skipped are accounted for.
+    Rows must be started in order 0, 1, ..., H-1.
+    """
+
+    def __init__(self, model: PixelCNNPlusPlus) -> None:
+        self.model = model
+        self.ready = False
+        self.last: list[tuple[int, int]] = [(-1, -1)] * 3  # (row, col) of each level's last ul update
+
+    def _alloc(self, x: Tensor) -> None:
+        m = self.model
+        B, _, H, W = x.shape
+        m.check_size(H, W)
+        if m.training and m.config.dropout > 0:
+            raise ValueError("the row cache needs the model in eval mode (dropout off); call model.eval()")
+        h, n = m.config.hidden_channels, m.config.layers
+
+        def bufs(l: int, count: int) -> list[Tensor]:
+            return [x.new_zeros(B, h, H >> l, W >> l, dtype=m.dtype) for _ in range(count)]
+
+        # down pass per level: outputs 0..n (0: input / strided layer) and the n blocks' inner c
+        self.du, self.dul = [bufs(l, n + 1) for l in range(3)], [bufs(l, n + 1) for l in range(3)]
+        self.du_c, self.dul_c = [bufs(l, n) for l in range(3)], [bufs(l, n) for l in range(3)]
+        # up pass per level: input (up-sampled, or the down pass's last at 1/4), n + 1 outputs and inner c
+        self.uu_in = [*(bufs(l, 1)[0] for l in range(2)), self.du[2][n]]
+        self.uul_in = [*(bufs(l, 1)[0] for l in range(2)), self.dul[2][n]]
+        self.uu, self.uul = [bufs(l, n + 1) for l in range(3)], [bufs(l, n + 1) for l in range(3)]
+        self.uu_c, self.uul_c = [bufs(l, n + 1) for l in range(3)], [bufs(l, n + 1) for l in range(3)]
+        self.ready = True
+
+    @staticmethod
+    def _chain(blocks, inp: Tensor, outs: list[Tensor], cs: list[Tensor], r: int, aux) -> None:
+        """Row r of a chain of gated blocks, each reading the previous one's rows r-1, r."""
+        for k, block in enumerate(blocks):
+            out, c = block.row(_last_two(inp, r), _row_above(cs[k], r), aux(k))
+            outs[k][:, :, r : r + 1] = out
+            cs[k][:, :, r : r + 1] = c
+            inp = outs[k]
+
+    def _xf(self, x: Tensor, r: int) -> Tensor:
+        """Input features of image rows r-1, r: (B, C + 1, 2, W), zeros above the image."""
+        xf = self.model.input_features(x[:, :, max(r - 1, 0) : r + 1])
+        return F.pad(xf, (0, 0, 2 - xf.shape[2], 0))
+
+    # --- u stream: once per row of each level ------------------------------------
+    def _u_rows(self, x: Tensor, i: int) -> None:
+        m, n = self.model, self.model.config.layers
+        levels = [l for l in range(3) if i % (1 << l) == 0]
+        for l in levels:
+            R, first = i >> l, self.du[l][0]
+            if l == 0:  # down_shift(u_in(xf)): row R is u_in at row R-1
+                first[:, :, R : R + 1] = 0.0 if R == 0 else m.u_in.row(self._xf(x, R - 1))
+            else:
+                first[:, :, R : R + 1] = m.downsample_u[l - 1].row(_last_two(self.du[l - 1][n], 2 * R))
+            self._chain(m.down_u[l], first, self.du[l][1:], self.du_c[l], R, lambda k: None)
+        for l in reversed(levels):
+            R = i >> l
+            if l < 2:
+                up = m.upsample_u[1 - l](self.uu[l + 1][n][:, :, R // 2 : R // 2 + 1])
+                self.uu_in[l][:, :, R : R + 1] = up[:, :, R % 2 : R % 2 + 1]
+            skip = self.du[l]
+            self._chain(m.up_u[2 - l], self.uu_in[l], self.uu[l], self.uu_c[l], R,
+                        lambda k: skip[n - k][:, :, R : R + 1])
+
+    # --- ul stream: the current row of levels 0..top -----------------------------
+    def _ul_rows(self, x: Tensor, i: int, top: int) -> None:
+        m, n = self.model, self.model.config.layers
+        for l in range(top + 1):
+            R, first, u = i >> l, self.dul[l][0], self.du[l]
+            if l == 0:  # down_shift(ul_in_up(xf)) + right_shift(ul_in_left(xf))
+                xf = self._xf(x, R)
+                left = right_shift(m.ul_in_left.row(xf))
+                first[:, :, R : R + 1] = left if R == 0 else left + m.ul_in_up.row(self._xf(x, R - 1))
+            else:
+                first[:, :, R : R + 1] = m.downsample_ul[l - 1].row(_last_two(self.dul[l - 1][n], 2 * R))
+            self._chain(m.down_ul[l], first, self.dul[l][1:], self.dul_c[l], R,
+                        lambda k: u[k + 1][:, :, R : R + 1])
+        for l in reversed(range(top + 1)):
+            R, uu, skip = i >> l, self.uu[l], self.dul[l]
+            if l < 2:
+                up = m.upsample_ul[1 - l](self.uul[l + 1][n][:, :, R // 2 : R // 2 + 1])
+                self.uul_in[l][:, :, R : R + 1] = up[:, :, R % 2 : R % 2 + 1]
+            self._chain(m.up_ul[2 - l], self.uul_in[l], self.uul[l], self.uul_c[l], R,
+                        lambda k: torch.cat([uu[k][:, :, R : R + 1], skip[n - k][:, :, R : R + 1]], dim=1))
+
+    # --- stepper interface ------------------------------------------------------
+    def start_row(self, x: Tensor, i: int) -> None:
+        if not self.ready:
+            self._alloc(x)
+        if i > 0:  # row i-1 is complete: bring its ul rows up to date at every level it reaches
+            p = i - 1
+            self._ul_rows(x, p, max(l for l in range(3) if p % (1 << l) == 0))
+            self.last = [(-1, -1)] * 3
+        self._u_rows(x, i)
+
+    def params_at(self, x: Tensor, i: int, j: int) -> Tensor:
+        stale = [
+            l for l in range(3)
+            if i % (1 << l) == 0 and not (self.last[l][0] == i and self.last[l][1] >= (j >> l) << l)
+        ]
+        if stale:
+            top = max(stale)
+            self._ul_rows(x, i, top)
+            for l in range(top + 1):
+                self.last[l] = (i, j)
+        m, n = self.model, self.model.config.layers
+        return m.out(F.elu(self.uul[0][n][:, :, i : i + 1, j : j + 1]))[:, :, 0, 0]

@@ -29,6 +29,7 @@ from torch import Tensor, nn
 
 from wavekit.image.base import ImageModel
 from wavekit.image.masked import MaskedConv2d
+from wavekit.image.shift import down_shift
 
 
 @dataclass
@@ -122,7 +123,7 @@ class DiagonalBiLSTM(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         left = self.forward_dir(x)
         right = self.backward_dir(x.flip(3)).flip(3)
-        return left + F.pad(right, (0, 0, 1, 0))[:, :, :-1]  # right direction shifted down one row
+        return left + down_shift(right)  # right direction shifted down one row
 
 
 class PixelRNN(ImageModel):

@@ -16,6 +16,7 @@ from typing import Any
 import click
 import yaml
 
+from wavekit.cli_options import checkpoint_option, pick_checkpoint
 from wavekit.errors import ConfigError
 
 # Sections of a recipe config (recipes/common/conf.py) that are not the trainer's.
@@ -144,6 +145,10 @@ def train(config_path: str, sets: tuple[str, ...], out_dir: str, resume: bool, d
     Runs in one process, or one process per device under
     `torchrun --nproc_per_node N -m wavekit train ...` (batch_size is per
     process). Ctrl-C saves a checkpoint; rerun with --resume to continue.
+
+    \b
+    Example:
+      wavekit train --config conf/vocoder.yaml --out exp/voc/train
     """
     from wavekit.train.distributed import env_info
 
@@ -175,10 +180,17 @@ def _train(trainer: Any, exp: Any, resume: bool, main: bool) -> None:
 
 
 @click.command("info")
-@click.argument("checkpoint", type=click.Path())
+@checkpoint_option("Checkpoint (.pt) to describe; also accepted positionally.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def info(checkpoint: str, as_json: bool) -> None:
-    """Describe a checkpoint: kind, step, parameters, receptive field, config and metrics."""
+def info(checkpoint: str | None, old_checkpoint: str | None, as_json: bool) -> None:
+    """Describe a checkpoint: kind, step, parameters, receptive field, config and metrics.
+
+    \b
+    Example:
+      wavekit info -c exp/voc/train/checkpoints/best.pt
+      wavekit info exp/voc/train/checkpoints/best.pt --json
+    """
+    checkpoint = pick_checkpoint(checkpoint, old_checkpoint, deprecated=False)  # a file to describe: both read well
     from wavekit.train.checkpoint import summarize
 
     s = summarize(checkpoint)

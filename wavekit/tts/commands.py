@@ -42,8 +42,9 @@ def synthesize(text, acoustic, vocoder, output, text_file, batch_size, temperatu
     """Speak TEXT (or every line of --text-file) with an acoustic model and a WaveNet vocoder.
 
     \b
-    wavekit synthesize "Hello there." --acoustic tts.pt --vocoder voc.pt -o hello.wav
-    wavekit synthesize --text-file lines.txt --acoustic tts.pt --vocoder voc.pt -o out/
+    Examples:
+      wavekit synthesize "Hello there." --acoustic tts.pt --vocoder voc.pt -o hello.wav
+      wavekit synthesize --text-file lines.txt --acoustic tts.pt --vocoder voc.pt -o out/
 
     With --text-file, lines whose wav already exists in the output folder are
     skipped, so an interrupted run resumes.
@@ -80,7 +81,7 @@ def synthesize(text, acoustic, vocoder, output, text_file, batch_size, temperatu
         for (_, path), res in zip(chunk, results):
             save_wav(path, res.wav, synth.sample_rate)
             if plot:
-                from wavekit.eval.plots import plot_alignment
+                from wavekit.plotting import plot_alignment
 
                 plot_alignment(res.alignment, path.with_suffix(".png"), title=res.text[:60])
         bar.update(len(chunk))

@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from wavekit.audio.datasets import load_corpus
+from wavekit.checkpoint import extra_of, model_of
 from wavekit.errors import CheckpointError, DataError
 from wavekit.tts.attention import diagonality, focus_rate
 from wavekit.tts.data import TtsDataset, collate_tts
@@ -59,7 +60,8 @@ def evaluate_acoustic(
 ) -> dict[str, Any]:
     """Teacher-forced mel loss and alignment scores, free-running stop and length scores.
 
-    model: a Tacotron 2 loaded with ``wavekit.load`` (needs ``checkpoint_extra`` "symbols" and "audio").
+    model: a Tacotron 2 from :func:`wavekit.checkpoint.load` (or ``wavekit.load``); its checkpoint needs
+        "symbols" and "audio".
     data_root: output folder of ``wavekit preprocess`` whose manifest has ``text``; ``split`` one of its splits.
     max_frames: free-running limit (default ``model.config.max_frames``). band: diagonality band.
     progress(n) is called after each batch of n sentences.
@@ -67,15 +69,16 @@ def evaluate_acoustic(
     Returns a flat dict of means (``mel_loss``, ``mel_loss_before_postnet``, ``diagonality``,
     ``focus_rate``, ``stop_rate``, ``length_error``, ...) plus ``items``: one dict per sentence.
     """
+    extra = extra_of(model)
+    source, model = model, model_of(model)
     if not isinstance(model, Tacotron2):
         raise CheckpointError(f"evaluate_acoustic needs a tacotron2 model, got a {type(model).__name__}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    extra = getattr(model, "checkpoint_extra", {})
     if extra.get("symbols") is None:
         raise CheckpointError("the acoustic model has no symbol table (checkpoint['symbols']); train it with `wavekit train`")
     table = SymbolTable.from_dict(extra["symbols"])
-    mel_cfg, stats = audio_entry(model, "acoustic", "model")
+    mel_cfg, stats = audio_entry(source, "acoustic", "model")
     corpus = load_corpus(data_root)
     for name in _MEL_SETTINGS:
         if getattr(mel_cfg, name) != getattr(corpus.mel, name):

@@ -22,6 +22,7 @@ import torch
 
 from wavekit.audio.features import MelConfig
 from wavekit.audio.stats import FeatureStats
+from wavekit.checkpoint import extra_of
 from wavekit.config import from_dict
 from wavekit.errors import CheckpointError, ConfigError, FeatureError, TextError
 from wavekit.tts.frontend import SymbolTable
@@ -41,8 +42,11 @@ class SynthesisResult:
 
 
 def audio_entry(model: Any, role: str, path: str | Path) -> tuple[MelConfig, FeatureStats]:
-    """The mel settings and feature statistics a checkpoint records (``checkpoint["audio"]``)."""
-    audio = getattr(model, "checkpoint_extra", {}).get("audio")
+    """The mel settings and feature statistics a checkpoint records (``checkpoint["audio"]``).
+
+    ``model``: a :class:`wavekit.checkpoint.LoadedModel`, or a model from :func:`wavekit.load`.
+    """
+    audio = extra_of(model).get("audio")
     if not isinstance(audio, dict) or "mel" not in audio or "stats" not in audio:
         raise CheckpointError(
             f"{role} checkpoint {path} does not record its mel settings and statistics (checkpoint['audio']); "
@@ -181,19 +185,20 @@ def load_synthesizer(
     acoustic_path: str | Path, vocoder_path: str | Path, device: str = "cpu", speaker: int | None = None
 ) -> Synthesizer:
     """Load both checkpoints (any wavekit checkpoint file) and check they fit together."""
-    import wavekit
+    from wavekit.checkpoint import load
 
-    acoustic = wavekit.load(acoustic_path, map_location=device)
-    if not isinstance(acoustic, Tacotron2):
-        raise CheckpointError(f"--acoustic {acoustic_path} is a {type(acoustic).__name__}, not a tacotron2 checkpoint")
-    symbols = acoustic.checkpoint_extra.get("symbols")
-    if symbols is None:
+    acoustic = load(acoustic_path, map_location=device)
+    if not isinstance(acoustic.model, Tacotron2):
+        raise CheckpointError(
+            f"--acoustic {acoustic_path} is a {type(acoustic.model).__name__}, not a tacotron2 checkpoint")
+    if acoustic.symbols is None:
         raise CheckpointError(f"acoustic checkpoint {acoustic_path} has no symbol table; train it with `wavekit train`")
-    table = SymbolTable.from_dict(symbols)
-    vocoder = wavekit.load(vocoder_path, map_location=device)
-    if not hasattr(vocoder, "generate") or isinstance(vocoder, Tacotron2):
-        raise CheckpointError(f"--vocoder {vocoder_path} is a {type(vocoder).__name__}, not a WaveNet vocoder checkpoint")
+    table = SymbolTable.from_dict(acoustic.symbols)
+    vocoder = load(vocoder_path, map_location=device)
+    if not hasattr(vocoder.model, "generate") or isinstance(vocoder.model, Tacotron2):
+        raise CheckpointError(
+            f"--vocoder {vocoder_path} is a {type(vocoder.model).__name__}, not a WaveNet vocoder checkpoint")
     return Synthesizer(
-        acoustic, table, audio_entry(acoustic, "acoustic", acoustic_path),
-        vocoder, audio_entry(vocoder, "vocoder", vocoder_path), speaker=speaker,
+        acoustic.model, table, audio_entry(acoustic, "acoustic", acoustic_path),
+        vocoder.model, audio_entry(vocoder, "vocoder", vocoder_path), speaker=speaker,
     )

@@ -1,4 +1,6 @@
-"""Registers the image models and their data builder with :mod:`wavekit.registry`.
+"""The image data pipeline: dataset configs, splits and batches for the image models.
+
+Also registers the image models and their data builder with :mod:`wavekit.registry`.
 
 Batches are ``{"x": (B, C, H, W) long}`` plus ``"y": (B,) long`` when
 ``use_labels`` is set (class-conditional Gated PixelCNN).

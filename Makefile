@@ -5,11 +5,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := .make-stamps
 
-.PHONY: setup data demo test test-fast clean help wheels
+.PHONY: setup data demo test test-fast lint clean help wheels
 
 help:
 	@echo "make demo   - set up .venv and offline data, run the fillets_cs speech recipe (demo config)"
-	@echo "make test   - set up .venv (with test extras) and offline data, run the whole test suite"
+	@echo "make test   - set up .venv (with test extras) and offline data, lint, run the whole test suite"
+	@echo "make lint   - ruff (lint + import order) over the whole tree"
 	@echo "make wheels - collect the non-torch dependencies as Python 3.12 wheels in wheels/ (for scripts/device_check.sh)"
 
 $(STAMP)/venv: pyproject.toml
@@ -27,7 +28,10 @@ data:
 demo: setup data
 	bash recipes/fillets_cs/run.sh --conf recipes/fillets_cs/conf/demo.yaml --exp exp/demo
 
-test: setup data
+lint: setup
+	$(PY) -m ruff check wavekit tests recipes scripts egs
+
+test: setup data lint
 	$(PY) -m pytest -q tests
 
 test-fast: setup

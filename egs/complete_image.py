@@ -27,7 +27,7 @@ else:
     torch.manual_seed(0)
     model = GatedPixelCNN(image_channels=1, levels=17, layers=4, hidden_channels=32)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    for step in range(args.steps):
+    for _ in range(args.steps):
         loss = model.loss(train[torch.randint(0, len(train), (64,))])
         opt.zero_grad(), loss.backward(), opt.step()
     model.eval()

@@ -32,8 +32,8 @@ from pathlib import Path
 import torch
 
 from wavekit.image import GatedPixelCNN, ImageModel, PixelCNN, PixelCNNConfig, PixelCNNPlusPlus, PixelRNN
-from wavekit.image.plots import save_grid
 from wavekit.image.pipeline import ImageDataConfig, build
+from wavekit.image.plots import save_grid
 
 # name -> (file stem, constructor of levels); the sizes reported in the tables
 MODELS = {

@@ -32,7 +32,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # recipes/ for `common`
 
 from common.corpus import run_main  # noqa: E402
-
 from wavekit.audio import FeatureStats, MelConfig, save_wav  # noqa: E402
 from wavekit.config import from_dict  # noqa: E402
 from wavekit.errors import DataError  # noqa: E402

@@ -35,7 +35,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # recipes/ for `common`
 
 from common.corpus import Archive, fetch_archive, read_checksums, run_main, sha256_file  # noqa: E402
-
 from wavekit.image import data as image_data  # noqa: E402
 
 FILES = {"mnist": (image_data.MNIST_URL, image_data.MNIST_FILES), "cifar10": (image_data.CIFAR_URL, image_data.CIFAR_FILES)}

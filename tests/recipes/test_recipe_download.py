@@ -15,6 +15,7 @@ from recipe_helpers import run_script
 
 from common import standin  # isort: skip (recipe_helpers puts recipes/ on sys.path)
 from common.corpus import Archive, extract_archive, fetch_archive, read_checksums, read_manifest
+
 from wavekit.errors import DataError
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 import train_tiny as T
+
 import wavekit
 from wavekit.errors import CheckpointError, ConfigError
 from wavekit.train import TrainConfig, Trainer, load_checkpoint, save_checkpoint

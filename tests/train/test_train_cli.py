@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+import train_tiny as T
 import yaml
 from click.testing import CliRunner
 
-import train_tiny as T
 from wavekit.cli import cli
 from wavekit.train import load_checkpoint, load_experiment
 

@@ -6,9 +6,9 @@ import math
 from pathlib import Path
 
 import pytest
+import train_tiny as T
 import yaml
 
-import train_tiny as T
 from wavekit.errors import ConfigError
 from wavekit.train import TrainConfig, experiment_from_dict, experiment_to_yaml, load_experiment, lr_factor
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 import train_ddp_worker
+
 from wavekit.train.distributed import DistInfo, ShardedBatchSampler
 
 HERE = Path(__file__).parent

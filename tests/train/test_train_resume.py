@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 import train_tiny as T
+
 from wavekit.train import TrainConfig, Trainer, load_checkpoint
 
 # Cosine schedule with warmup, EMA, gradient accumulation, dropout, loss noise, augmentation

@@ -13,6 +13,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 import train_tiny as T  # noqa: E402
+
 from wavekit.train import TrainConfig, Trainer  # noqa: E402
 from wavekit.train.distributed import env_info  # noqa: E402
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-
 import pytest
-
 
 TTS_DEBUG_CONFIG = """
 kind: tacotron2

@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
+from wavekit.atomic import write_text_atomic
 from wavekit.eval.baselines import BASELINES
 from wavekit.eval.metrics import ALIGN_MODES, SpectralConfig
-from wavekit.atomic import write_text_atomic
 from wavekit.eval.report import build_report
 from wavekit.eval.speech import SPEECH_COLUMNS
 

@@ -49,7 +49,7 @@ class FusedWaveNet:
         self.inc = inc
         cfg = self.config = inc.config
         dt = self.dtype = np.dtype(dtype or (np.float64 if inc.dtype == torch.float64 else np.float32))
-        L, K, R, G, S = cfg.layers, cfg.kernel_size, cfg.residual_channels, cfg.gate_channels, cfg.skip_channels
+        K, R, G, S = cfg.kernel_size, cfg.residual_channels, cfg.gate_channels, cfg.skip_channels
         self.out_kind = KINDS[cfg.output]
         self.n_classes = cfg.quantization_channels if cfg.output == "mulaw" else cfg.bins
         self.mixtures = cfg.mixtures if cfg.output == "mol" else 0

@@ -259,7 +259,7 @@ def _run_block(
     consts[2] = 0.0
     consts[3] = 1.0
     consts[4] = 2.0
-    sqrt_half, scale, zero, one, two = consts[0], consts[1], consts[2], consts[3], consts[4]
+    sqrt_half, scale, zero = consts[0], consts[1], consts[2]
     keep_params = params_out.shape[0] > 0
     forced = teacher.shape[0] > 0
     source_filter = sf_weights[0].shape[0] > 0

@@ -8,6 +8,7 @@
 
 from wavekit.config import apply_overrides, from_dict, load_yaml, to_dict
 from wavekit.train.checkpoint import load_checkpoint, load_model, save_checkpoint
+from wavekit.train.distributed import LossModule
 from wavekit.train.experiment import (
     ExperimentConfig,
     experiment_from_dict,
@@ -16,7 +17,6 @@ from wavekit.train.experiment import (
     prepare_training,
 )
 from wavekit.train.optim import EMA, TrainConfig, lr_factor
-from wavekit.train.distributed import LossModule
 from wavekit.train.trainer import Trainer
 
 __all__ = [

@@ -208,7 +208,9 @@ class IncrementalWaveNet:
 
 
 def generate(model: nn.Module, *args, **kwargs) -> Tensor:
-    """Sample (B, T) waveforms from ``model``: :meth:`WaveNet.generate` (the generation engine)."""
-    from wavekit.generate.engine import generate_tensor
+    """Sample (B, T) waveforms from the WaveNet ``model``: ``model.generate(*args, **kwargs)``.
 
-    return generate_tensor(model, *args, **kwargs)
+    :meth:`WaveNet.generate` is the one place in ``wavekit.wavenet`` that reaches the
+    generation engine (a lazy import), so this package never imports ``wavekit.generate``.
+    """
+    return model.generate(*args, **kwargs)

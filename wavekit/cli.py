@@ -58,7 +58,7 @@ def cli(threads: int) -> None:
     """wavekit: WaveNet vocoder, text to speech and PixelCNN-family image models."""
     from wavekit import threads as thread_settings
 
-    thread_settings.configure(threads or None)
+    thread_settings.for_command(threads or None)
 
 
 def _register() -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -134,6 +134,19 @@ def apply(p: ThreadPlan) -> ThreadPlan:
 def configure(threads: int | None = None, workers: int = 0, probe: bool = True) -> ThreadPlan:
     """:func:`plan` then :func:`apply`; returns the plan."""
     return apply(plan(threads, workers, probe))
+
+
+def for_command(threads: int | None = None) -> ThreadPlan:
+    """The CLI's choice: ``--threads`` or ``OMP_NUM_THREADS`` win; auto never raises torch's count.
+
+    A fresh ``wavekit`` process starts at torch's default (the cores), so auto is the free
+    cores there; a caller that pinned torch's threads and runs a command in-process (a test
+    through click's runner, a notebook) keeps its pin, and with it its numerics.
+    """
+    p = plan(threads)
+    if p.source == "auto" and p.threads > torch.get_num_threads():
+        p = replace(p, threads=torch.get_num_threads())
+    return apply(p)
 
 
 def current() -> ThreadPlan | None:

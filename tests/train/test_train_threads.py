@@ -65,6 +65,23 @@ def test_trainer_auto_never_raises_torch_threads(monkeypatch: pytest.MonkeyPatch
     assert torch.get_num_threads() == 2
 
 
+def test_command_auto_keeps_a_callers_pin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command run in-process (click's runner) must not raise a pinned thread count: the
+    suite's Tacotron fixture trained with 2 threads on an idle machine and its numerics moved."""
+    from wavekit.cli import cli
+
+    monkeypatch.setattr(T, "usable_cores", lambda: 4)
+    monkeypatch.setattr(T, "busy_cores", lambda seconds=0.1: 0.0)
+    assert T.plan().threads == 4  # auto on an idle 4-core machine ...
+    torch.set_num_threads(1)
+    assert CliRunner().invoke(cli, ["info", "--help"]).exit_code == 0
+    assert torch.get_num_threads() == 1  # ... yet the caller's pin stays
+    assert T.current() is not None and T.current().threads == 1
+    torch.set_num_threads(3)
+    assert T.for_command(None).threads == 3  # below the free cores, torch's count is kept
+    assert T.for_command(2).threads == 2 and torch.get_num_threads() == 2  # --threads is explicit
+
+
 def test_wavekit_train_prints_the_thread_plan(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     import train_tiny  # noqa: F401  (registers the tiny kind)
 

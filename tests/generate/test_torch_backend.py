@@ -17,10 +17,12 @@ from wavekit.wavenet.model import WaveNet
 
 
 def tiny(output: str = "mulaw", dtype: torch.dtype = torch.float64, excitation: str = "none") -> WaveNet:
-    """A tiny vocoder; excitation="lpc" is the source-filter mode (LPC of order 5 from the 5-band mel)."""
+    """A tiny vocoder; excitation="lpc" is the source-filter mode (LPC of order 5 from the 5-band mel), "pitch" adds a sine source."""
     torch.manual_seed(0)
     mel = MelConfig(n_mels=5, hop_length=4, n_fft=32, win_length=32, fmin=0.0, fmax=8000.0)
-    sf = {"lpc": LPCConfig(order=5), "lpc_mel": mel} if excitation == "lpc" else {}
+    sf = {"lpc": LPCConfig(order=5), "lpc_mel": mel} if excitation != "none" else {}
+    if excitation == "pitch":  # the source-filter mode with a sine source of 2 harmonics
+        excitation, sf["pitch_harmonics"] = "lpc", 2
     cfg = WaveNetConfig(
         layers=4, stacks=2, residual_channels=8, gate_channels=12, skip_channels=10, kernel_size=3,
         output=output, mixtures=3, cin_channels=5, gin_channels=3, n_speakers=2, upsample_scales=(2, 2), dropout=0.0,
@@ -63,7 +65,7 @@ def _requests() -> list[Request]:
 
 
 @pytest.mark.parametrize("output,excitation", [("mulaw", "none"), ("mol", "none"), ("gaussian", "none"),
-                                               ("mulaw", "lpc")])
+                                               ("mulaw", "lpc"), ("mulaw", "pitch")])
 def test_torch_engine_equals_numba_engine_and_solo_runs(output, excitation):
     model = tiny(output, excitation=excitation)
     # 5 requests of 12..76 samples through 3 slots, chunk 16: streams join and leave mid-chunk
@@ -83,7 +85,7 @@ def test_torch_engine_equals_numba_engine_and_solo_runs(output, excitation):
 
 
 @pytest.mark.parametrize("backend", ["numba", "torch"])
-@pytest.mark.parametrize("output,excitation", [("mol", "none"), ("mulaw", "lpc")])
+@pytest.mark.parametrize("output,excitation", [("mol", "none"), ("mulaw", "lpc"), ("mulaw", "pitch")])
 def test_chunk_length_does_not_change_the_samples(backend, output, excitation):
     model = tiny(output, excitation=excitation)
     short = GenerationEngine(model, slots=2, backend=backend, chunk=7).generate_all(_requests())
@@ -105,7 +107,7 @@ def test_engine_arguments_are_checked():
 # ---- CUDA (skipped without a GPU) -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("output,excitation", [("mol", "none"), ("mulaw", "lpc")])
+@pytest.mark.parametrize("output,excitation", [("mol", "none"), ("mulaw", "lpc"), ("mulaw", "pitch")])
 def test_cuda_graph_replay_equals_the_eager_step(cuda_device, output, excitation):
     model = tiny(output, torch.float32, excitation)
     slots = {g: TorchSlots(model, 3, 32, cuda_device, graphs=g) for g in (True, False)}
@@ -121,7 +123,7 @@ def test_cuda_graph_replay_equals_the_eager_step(cuda_device, output, excitation
     assert np.abs(waves[True]).max() > 0
 
 
-@pytest.mark.parametrize("excitation", ["none", "lpc"])
+@pytest.mark.parametrize("excitation", ["none", "lpc", "pitch"])
 def test_cuda_engine_equals_cpu_engine(cuda_device, excitation):
     model = tiny("mulaw", torch.float64, excitation)
     cpu = GenerationEngine(model, slots=3, chunk=16).generate_all(_requests())

@@ -20,3 +20,6 @@ def conditioning(request) -> tuple[int, int]:
 def case(request) -> tuple[str, int, int, str]:
     """(output, cin_channels, gin_channels, excitation): the plain combinations and the source-filter mode."""
     return request.param
+
+
+from pitch_fakes import fixed_pitch  # noqa: E402,F401  (autouse: the sine source of tiny pitch models)

@@ -47,7 +47,8 @@ def test_exact_causality(case):
     assert _changed(params, params2)[0] == s + 1  # the parameters at s do not see x_s
 
 
-@pytest.mark.parametrize("output,excitation", [("mulaw", "none"), ("mol", "none"), ("mulaw", "lpc")])
+@pytest.mark.parametrize("output,excitation", [("mulaw", "none"), ("mol", "none"), ("mulaw", "lpc"),
+                                               ("mulaw", "pitch")])
 @pytest.mark.parametrize("kernel_size,layers,stacks", [(2, 6, 2), (3, 6, 2), (3, 5, 1)])
 def test_receptive_field_formula_equals_measured_span(output, excitation, kernel_size, layers, stacks):
     model = tiny_model(F64, output=output, kernel_size=kernel_size, layers=layers, stacks=stacks, cin_channels=6,
@@ -55,13 +56,13 @@ def test_receptive_field_formula_equals_measured_span(output, excitation, kernel
     per_stack = layers // stacks
     dilations = [2 ** (i % per_stack) for i in range(layers)]
     formula = 1 + sum((kernel_size - 1) * d for d in dilations)
-    if excitation == "lpc":  # e_{t-1} is an input, and it sees s'_{t-1-order}, which sees s_{t-2-order}
+    if excitation != "none":  # e_{t-1} is an input, and it sees s'_{t-1-order}, which sees s_{t-2-order}
         formula += SF_ORDER + 1
     assert model.receptive_field == formula
     T, s = 140, 40
     wav, c, _ = inputs(model, 2, T)  # two streams: a ReLU of the head silent at some t in one is not in both
     far = 0.8
-    if excitation == "lpc":  # keep the excitation inside [-1, 1], where its class is not clipped, so that
+    if excitation != "none":  # keep the excitation inside [-1, 1], where its class is not clipped, so that
         wav, far = wav * 0.05, 0.04  # every dependency reaches the log-probabilities
     with torch.no_grad():
         changed = _changed(model.log_prob(wav, c), model.log_prob(_perturb(wav, s, far), c))
@@ -151,14 +152,15 @@ def test_upsample_scales_must_multiply_to_the_hop():
     [dict(layers=10, stacks=3), dict(gate_channels=7), dict(output="wav"), dict(gin_channels=4),
      dict(dropout=1.0), dict(quantization_channels=1), dict(residual_channels=0), {"excitation": "celp"},
      {"excitation": "lpc", "output": "mol"}, {"excitation": "lpc", "cin_channels": 0},
-     {"excitation": "lpc", "cin_channels": 40}],  # lpc_mel (80 bands) must describe c
+     {"excitation": "lpc", "cin_channels": 40},  # lpc_mel (80 bands) must describe c
+     {"pitch_harmonics": 2}, {"excitation": "lpc", "pitch_harmonics": -1}],  # a sine source needs the lpc mode
 )
 def test_config_validation(bad):
     with pytest.raises(ValueError):
         WaveNetConfig(**bad)
 
 
-@pytest.mark.parametrize("excitation", ["none", "lpc"])
+@pytest.mark.parametrize("excitation", ["none", "lpc", "pitch"])
 def test_config_round_trips_through_strict_dicts_and_registry(excitation):
     cfg = tiny_config(cin_channels=6, gin_channels=4, output="mol" if excitation == "none" else "mulaw",
                       excitation=excitation)
@@ -224,9 +226,10 @@ def test_source_filter_signals_are_the_linear_prediction_of_the_preemphasised_wa
     assert torch.equal(model.targets(wav, c), mulaw_encode(e, model.config.quantization_channels))
 
 
-def test_source_filter_checkpoint_describes_itself(tmp_path):
+@pytest.mark.parametrize("excitation", ["lpc", "pitch"])
+def test_source_filter_checkpoint_describes_itself(tmp_path, excitation):
     """wavekit.load rebuilds the source-filter vocoder, its LPC settings and mel statistics, without the YAML."""
-    model = tiny_model(cin_channels=6, gin_channels=4, excitation="lpc")
+    model = tiny_model(cin_channels=6, gin_channels=4, excitation=excitation)
     wav, c, g = inputs(model, 2, 8 * HOP)
     stats = torch.stack([torch.full((6,), -5.0), torch.full((6,), 2.0)])
     model.loss(wav, c, g, mel_stats=stats)

@@ -13,16 +13,18 @@ OUTPUTS = ["mulaw", "mol", "gaussian"]
 CONDITIONING = [(0, 0), (6, 0), (0, 4), (6, 4)]
 HOP = 6  # upsample scales (2, 3)
 SF_ORDER = 5  # LPC order of the tiny source-filter models
-# (output, cin, gin, excitation): every plain combination, and the source-filter mode (mu-law, with a mel)
+PITCH_HARMONICS = 2  # sine-source harmonics of the tiny pitch models
+# (output, cin, gin, excitation): every plain combination, and the source-filter mode (mu-law, with a mel);
+# excitation "pitch" here means the source-filter mode with a sine source (pitch_harmonics > 0)
 CASES = [(o, cin, gin, "none") for o in OUTPUTS for cin, gin in CONDITIONING] + [
-    ("mulaw", 6, 0, "lpc"), ("mulaw", 6, 4, "lpc"),
+    ("mulaw", 6, 0, "lpc"), ("mulaw", 6, 4, "lpc"), ("mulaw", 6, 0, "pitch"), ("mulaw", 6, 4, "pitch"),
 ]
 
 
 def case_id(case: tuple) -> str:
     output, cin, gin, excitation = case
     cond = {(0, 0): "uncond", (6, 0): "local", (0, 4): "global", (6, 4): "local+global"}[(cin, gin)]
-    return f"{output}-{cond}" + ("-lpc" if excitation == "lpc" else "")
+    return f"{output}-{cond}" + ("" if excitation == "none" else f"-{excitation}")
 
 
 def case_kwargs(case: tuple) -> dict:
@@ -47,6 +49,9 @@ def tiny_config(**overrides) -> WaveNetConfig:
         dropout=0.0,
     )
     kw.update(overrides)
+    if kw.get("excitation") == "pitch":  # the source-filter mode with a sine source
+        kw["excitation"] = "lpc"
+        kw.setdefault("pitch_harmonics", PITCH_HARMONICS)
     if kw["gin_channels"] and "n_speakers" not in overrides:
         kw["n_speakers"] = 5
     if kw.get("excitation") == "lpc":  # a mel that describes c: cin bands at the upsampling hop

@@ -8,6 +8,7 @@ from typing import Literal
 
 from wavekit.audio.features import MelConfig
 from wavekit.audio.lpc import LPCConfig
+from wavekit.audio.pitch import PitchConfig
 from wavekit.core.receptive_field import receptive_field, stacked_dilations
 
 OUTPUTS = ("mulaw", "mol", "gaussian")
@@ -40,6 +41,12 @@ class WaveNetConfig:
       carries the envelope and the network models the excitation of the
       pre-emphasised signal, as a mu-law categorical (``output="mulaw"``, needs
       ``cin_channels > 0``). The receptive field grows by ``lpc.order + 1``.
+    - ``pitch_harmonics``: source-filter mode only; H > 0 adds a voiced sine
+      source of H harmonics to the network's input (:mod:`wavekit.wavenet.source_filter`):
+      in training its phase is that of the recorded speech's fundamental (the
+      data pipeline sends it), in generation it runs free on an F0 track the
+      model estimates from the mel itself (``pitch``: the F0 search range), so
+      the vocoder still takes only a mel. 0 = off.
     """
 
     layers: int = 24
@@ -62,6 +69,8 @@ class WaveNetConfig:
     excitation: Literal["none", "lpc"] = "none"
     lpc: LPCConfig = field(default_factory=LPCConfig)
     lpc_mel: MelConfig = field(default_factory=MelConfig)
+    pitch_harmonics: int = 0
+    pitch: PitchConfig = field(default_factory=PitchConfig)
 
     def __post_init__(self) -> None:
         self.upsample_scales = tuple(self.upsample_scales)
@@ -99,6 +108,10 @@ class WaveNetConfig:
                     f"lpc_mel (n_mels {self.lpc_mel.n_mels}, hop {self.lpc_mel.hop_length}) must describe the mel c "
                     f"(cin_channels {self.cin_channels}, upsample hop {self.hop_length})"
                 )
+        if self.pitch_harmonics < 0:
+            raise ValueError(f"pitch_harmonics must be >= 0, got {self.pitch_harmonics}")
+        if self.pitch_harmonics and not self.source_filter:
+            raise ValueError('pitch_harmonics > 0 needs the source-filter mode (excitation="lpc")')
 
     @property
     def source_filter(self) -> bool:

@@ -100,6 +100,7 @@ class IncrementalWaveNet:
         # source-filter mode: x_prev is the previous waveform sample, the input is built by
         # wavekit.wavenet.source_filter.step_input from it and the per-sample predictor lpc_t
         self.sf_embed = m.source_filter.embed if m.source_filter is not None else None
+        self.sf_pitch = m.source_filter.pitch_weight if m.source_filter is not None else None  # (2H, R) or None
         self.sf_coef = float(cfg.lpc.preemphasis)
         if self.sf_embed is not None:
             self.in_table, self.in_w, self.in_b = None, None, None
@@ -150,11 +151,11 @@ class IncrementalWaveNet:
 
     @torch.no_grad()
     def lpc_rows(self, c: Tensor | None, length: int) -> Tensor | None:
-        """Source-filter mode: the predictor of every sample (length, B, order) from the mel c; else None."""
+        """Source-filter mode: what each sample reads from the mel c, (length, B, order + 2H): its
+        predictor and sine source (:meth:`~wavekit.wavenet.source_filter.SourceFilter.rows`); else None."""
         if self.sf_embed is None:
             return None
-        a = self.model.source_filter.coefficients(c.to(self.dtype))
-        return self.model.source_filter.per_sample(a, length).transpose(0, 1).to(self.dtype)
+        return self.model.source_filter.rows(c.to(self.dtype), length).transpose(0, 1).to(self.dtype)
 
     def init_state(self, batch_size: int) -> IncrementalState:
         k = self.config.kernel_size
@@ -182,12 +183,12 @@ class IncrementalWaveNet:
     def step(self, x_prev: Tensor, cond_t: Tensor, state: IncrementalState, lpc_t: Tensor | None = None) -> Tensor:
         """x_prev (B,) previous values, cond_t (B, L, G) -> params (B, P) for the next sample; t += 1.
 
-        Source-filter mode: x_prev is the previous waveform sample and lpc_t (B, order) the
-        predictor of this sample (:meth:`lpc_rows`); the params are those of the excitation.
+        Source-filter mode: x_prev is the previous waveform sample and lpc_t (B, order + 2H) the
+        predictor and sine source of this sample (:meth:`lpc_rows`); the params are those of the excitation.
         """
         t, R = state.t, self.R
         if self.sf_embed is not None:
-            h = sfm.step_input(self.sf_embed, self.sf_coef, x_prev, lpc_t, state.sf)
+            h = sfm.step_input(self.sf_embed, self.sf_coef, x_prev, lpc_t, state.sf, self.sf_pitch)
         elif self.in_table is not None:
             h = self.in_table.index_select(0, x_prev)
         else:

@@ -226,12 +226,23 @@ class WaveNet(nn.Module):
 
     # ---- the model -----------------------------------------------------------------------------
 
-    def forward(self, wav: Tensor, c: Tensor | None = None, g: Tensor | None = None) -> Tensor:
-        """wav (B, T) in [-1, 1], c (B, cin, frames), g (B,) -> params (B, P, T) of p(x_t | x_<t, c, g)."""
+    def forward(
+        self, wav: Tensor, c: Tensor | None = None, g: Tensor | None = None,
+        phase: Tensor | None = None, voicing: Tensor | None = None,
+    ) -> Tensor:
+        """wav (B, T) in [-1, 1], c (B, cin, frames), g (B,) -> params (B, P, T) of p(x_t | x_<t, c, g).
+
+        phase, voicing (B, T): the sine source of a source-filter model with ``pitch_harmonics``
+        (the fundamental's phase in cycles and the voicing of the recorded speech, from the data
+        pipeline); when not given the model estimates them from the mel, as in generation.
+        """
+        if (phase is not None or voicing is not None) and not self.config.pitch_harmonics:
+            raise ValueError("phase and voicing feed the sine source of a model with pitch_harmonics > 0; this one has none")
         if self.source_filter is not None:
             B, T = wav.shape
             projected = self.projected_conditioning(c, g, T)  # checks c before the LPC reads it
-            h = self.source_filter.embed_inputs(*self._signals(wav, c))
+            source = self.source_filter.source(c.to(self._dtype), T, phase, voicing)
+            h = self.source_filter.embed_inputs(*self._signals(wav, c), source)
         else:
             x = self.targets(wav)
             B, T = x.shape
@@ -245,22 +256,27 @@ class WaveNet(nn.Module):
             skips = skips + s
         return self.head(skips * self.skip_scale)
 
-    def log_prob(self, wav: Tensor, c: Tensor | None = None, g: Tensor | None = None) -> Tensor:
-        """(B, T) log p(x_t | x_<t, c, g) in nats."""
-        return self.distribution.log_prob(self(wav, c, g), self.targets(wav, c))
+    def log_prob(
+        self, wav: Tensor, c: Tensor | None = None, g: Tensor | None = None,
+        phase: Tensor | None = None, voicing: Tensor | None = None,
+    ) -> Tensor:
+        """(B, T) log p(x_t | x_<t, c, g) in nats (phase, voicing as in :meth:`forward`)."""
+        return self.distribution.log_prob(self(wav, c, g, phase, voicing), self.targets(wav, c))
 
     def loss(
-        self, wav: Tensor, c: Tensor | None = None, g: Tensor | None = None, mel_stats: Tensor | None = None
+        self, wav: Tensor, c: Tensor | None = None, g: Tensor | None = None, mel_stats: Tensor | None = None,
+        phase: Tensor | None = None, voicing: Tensor | None = None,
     ) -> Tensor:
         """Mean negative log-likelihood per sample (nats), a scalar.
 
         mel_stats (2, cin) or (B, 2, cin): the mean and std that normalised c, sent by the data
         pipeline in the source-filter mode; the model keeps them (they are part of its state,
         so checkpoints carry them) to turn c back into a raw log-mel for the LPC.
+        phase, voicing (B, T): the recorded speech's sine source (:meth:`forward`).
         """
         if mel_stats is not None and self.source_filter is not None:
             self.source_filter.set_feature_stats(mel_stats)
-        return -self.log_prob(wav, c, g).mean()
+        return -self.log_prob(wav, c, g, phase, voicing).mean()
 
     @torch.no_grad()
     def generate(

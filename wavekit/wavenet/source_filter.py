@@ -22,6 +22,19 @@ After ExcitNet (Song et al. 2019), LP-WaveNet (Hwang et al. 2019) and LPCNet
   forms ``s'_t = p_t + e_t`` and de-emphasises ``s_t = s'_t + c s_{t-1}``
   (clipped to [-1, 1]), all from its own past output.
 
+With ``pitch_harmonics = H > 0`` the input also holds a voiced sine source,
+``v_t sin(2 pi k phi_t)`` and ``v_t cos(2 pi k phi_t)`` for k = 1..H, through a
+linear map (2H, R) (:func:`sine_source`). ``v_t`` is the voicing (0..1) and
+``phi_t`` the phase of the fundamental in cycles. In training both come from
+the recorded speech (the data pipeline's ``phase`` and ``voicing``,
+:mod:`wavekit.audio.pitch`): the sine is locked to the speech's own glottal
+cycle, so the network learns where in the cycle the excitation pulses fall.
+In generation (and whenever they are not given) they come from the mel
+itself (:meth:`SourceFilter.mel_source`: an F0 track estimated from the mel,
+the phase integrated from it), and the network puts its pulses on that free
+running cycle: harmonics at the mel's pitch. The source is a function of the
+mel alone, so it changes no dependency on the waveform.
+
 The mel stays the only conditioning: TTS models predict plain mels. The
 receptive field grows by ``order + 1`` samples (``e_{t-1}`` sees
 ``s'_{t-1-order}``, which sees ``s_{t-2-order}``).
@@ -31,12 +44,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from wavekit.audio.lpc import lpc_from_mel
 from wavekit.audio.mulaw import mulaw_encode
+from wavekit.audio.pitch import f0_from_mel, free_running_phase, voicing_per_sample
 
 N_INPUTS = 3  # s'_{t-1}, p_t, e_{t-1}
 
@@ -59,6 +74,15 @@ def interpolated_embedding(table: Tensor, x: Tensor) -> Tensor:
     return table[k] * (1.0 - f) + table[k + 1] * f
 
 
+def sine_source(phase: Tensor, voicing: Tensor, harmonics: int) -> Tensor:
+    """phase (B, T) in cycles, voicing (B, T) in [0, 1] -> (B, T, 2H): v sin(2 pi k phi), then v cos(2 pi k phi)."""
+    k = torch.arange(1, harmonics + 1, dtype=torch.float64, device=phase.device)
+    # the phase wraps at each harmonic in float64, so the angle stays exact however long the utterance
+    angle = (2.0 * math.pi) * torch.remainder(phase.to(torch.float64).unsqueeze(-1) * k, 1.0)
+    v = voicing.to(torch.float64).unsqueeze(-1)
+    return torch.cat([v * torch.sin(angle), v * torch.cos(angle)], dim=-1).to(phase.dtype)
+
+
 def preemphasize(wav: Tensor, coef: float) -> Tensor:
     """s'_t = s_t - coef * s_{t-1} with s_{-1} = 0: (B, T) -> (B, T)."""
     return wav - coef * F.pad(wav, (1, 0))[:, :-1]
@@ -75,7 +99,8 @@ class SourceFilter(nn.Module):
     """The linear-prediction half of a source-filter WaveNet: envelope from the mel, inputs, targets.
 
     ``config``: the model's :class:`~wavekit.wavenet.config.WaveNetConfig` (uses ``lpc``,
-    ``lpc_mel``, ``cin_channels``, ``hop_length``, ``quantization_channels``, ``residual_channels``).
+    ``lpc_mel``, ``cin_channels``, ``hop_length``, ``quantization_channels``, ``residual_channels``,
+    ``pitch_harmonics``, ``pitch``).
     """
 
     def __init__(self, config) -> None:
@@ -86,6 +111,10 @@ class SourceFilter(nn.Module):
         self.hop = config.hop_length
         Q, R = config.quantization_channels, config.residual_channels
         self.embed = nn.Parameter(torch.randn(N_INPUTS, Q, R) / math.sqrt(N_INPUTS))
+        self.harmonics = int(config.pitch_harmonics)
+        # the sine source's map (2H, R): a parameter only when there is a source (older checkpoints load as they are)
+        self.pitch_weight = nn.Parameter(torch.randn(2 * self.harmonics, R) / math.sqrt(2 * self.harmonics)) \
+            if self.harmonics else None
         self.register_buffer("mel_mean", torch.zeros(config.cin_channels))
         self.register_buffer("mel_std", torch.ones(config.cin_channels))
 
@@ -98,12 +127,21 @@ class SourceFilter(nn.Module):
         self.mel_mean.copy_(stats[0])
         self.mel_std.copy_(stats[1])
 
+    @property
+    def row_width(self) -> int:
+        """Values per sample that generation reads from the mel: the predictor and the sine source, order + 2H."""
+        return self.order + 2 * self.harmonics
+
+    def raw_mel(self, c: Tensor) -> Tensor:
+        """Normalised mel c (B, cin, frames) -> the raw log-mel it came from (detached)."""
+        return (c * self.mel_std.to(c.dtype)[:, None] + self.mel_mean.to(c.dtype)[:, None]).detach()
+
     def coefficients(self, c: Tensor) -> Tensor:
         """Normalised mel c (B, cin, frames) -> predictors a (B, frames, order) in c's dtype."""
-        raw = c * self.mel_std.to(c.dtype)[:, None] + self.mel_mean.to(c.dtype)[:, None]
+        raw = self.raw_mel(c)
         lpc = self.config.lpc
         return lpc_from_mel(
-            raw.detach(), self.config.lpc_mel, order=lpc.order, preemphasis=lpc.preemphasis,
+            raw, self.config.lpc_mel, order=lpc.order, preemphasis=lpc.preemphasis,
             lag_window=lpc.lag_window_hz, noise_floor=lpc.noise_floor,
         )
 
@@ -114,6 +152,44 @@ class SourceFilter(nn.Module):
             raise ValueError(f"{a.shape[1]} LPC frames cannot cover {length} samples at hop {self.hop}")
         return a[:, :needed].repeat_interleave(self.hop, dim=1)[:, :length]
 
+    @torch.no_grad()
+    def mel_source(self, c: Tensor, length: int) -> tuple[Tensor, Tensor]:
+        """The sine source's phase and voicing (B, length) from the mel c (B, cin, frames) alone.
+
+        F0 and voicing are estimated from the mel (:func:`wavekit.audio.pitch.f0_from_mel`) and
+        the phase runs free on that F0 (:func:`~wavekit.audio.pitch.free_running_phase`): what
+        generation uses, where no recorded speech exists.
+        """
+        mel_cfg, raw = self.config.lpc_mel, self.raw_mel(c).to(torch.float64).cpu().numpy()
+        phases, voicings = [], []
+        for m in raw:
+            f0, voiced = f0_from_mel(m, mel_cfg, self.config.pitch)
+            phases.append(free_running_phase(f0, length, mel_cfg))
+            voicings.append(voicing_per_sample(voiced, length, self.hop))
+        as_tensor = lambda xs: torch.as_tensor(np.stack(xs), device=c.device).to(c.dtype)
+        return as_tensor(phases), as_tensor(voicings)
+
+    def source(self, c: Tensor, length: int, phase: Tensor | None, voicing: Tensor | None) -> Tensor | None:
+        """The sine source (B, length, 2H) from the given phase and voicing (B, length), else from the mel; None if H = 0."""
+        if not self.harmonics:
+            return None
+        if (phase is None) != (voicing is None):
+            raise ValueError("pass both phase and voicing of the sine source, or neither (then the mel gives them)")
+        if phase is None:
+            phase, voicing = self.mel_source(c, length)
+        if phase.shape != (c.shape[0], length) or voicing.shape != phase.shape:
+            raise ValueError(
+                f"phase and voicing must be (B, T) = ({c.shape[0]}, {length}), got {tuple(phase.shape)} "
+                f"and {tuple(voicing.shape)}"
+            )
+        return sine_source(phase, voicing, self.harmonics)
+
+    def rows(self, c: Tensor, length: int) -> Tensor:
+        """What generation reads per sample from the mel: (B, length, order + 2H), the predictor then the source."""
+        a_t = self.per_sample(self.coefficients(c), length)
+        src = self.source(c, length, None, None)
+        return a_t if src is None else torch.cat([a_t, src.to(a_t.dtype)], dim=-1)
+
     def signals(self, wav: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Waveform (B, T), mel (B, cin, frames) -> s', p, e, each (B, T)."""
         a_t = self.per_sample(self.coefficients(c), wav.shape[1]).to(wav.dtype)
@@ -121,10 +197,12 @@ class SourceFilter(nn.Module):
         p = predict(sp, a_t)
         return sp, p, sp - p
 
-    def embed_inputs(self, sp: Tensor, p: Tensor, e: Tensor) -> Tensor:
-        """The network input (B, R, T) at every t from (s'_{t-1}, p_t, e_{t-1}); zeros before the start."""
+    def embed_inputs(self, sp: Tensor, p: Tensor, e: Tensor, source: Tensor | None = None) -> Tensor:
+        """The network input (B, R, T) at every t from (s'_{t-1}, p_t, e_{t-1}) and the source (B, T, 2H) at t."""
         prev = lambda x: F.pad(x, (1, 0))[:, :-1]
         h = sum(interpolated_embedding(self.embed[i], x) for i, x in enumerate((prev(sp), p, prev(e))))
+        if source is not None:
+            h = h + torch.matmul(source.to(h.dtype), self.pitch_weight.to(h.dtype))
         return h.transpose(1, 2)
 
     def targets(self, e: Tensor) -> Tensor:
@@ -154,19 +232,28 @@ class SourceFilterState:
             buf[dst] = buf[src]
 
 
-def step_input(embed: Tensor, coef: float, x_prev: Tensor, lpc_t: Tensor, state: SourceFilterState) -> Tensor:
+def step_input(
+    embed: Tensor, coef: float, x_prev: Tensor, row_t: Tensor, state: SourceFilterState,
+    pitch_weight: Tensor | None = None,
+) -> Tensor:
     """The network input (B, R) of step t from the previous sample s_{t-1} = x_prev (B,).
 
     Forms s'_{t-1}, e_{t-1} = s'_{t-1} - p_{t-1}, pushes s'_{t-1} into the history,
-    predicts p_t with lpc_t (B, order) and keeps it in ``state.pred``.
+    predicts p_t with the predictor in row_t (B, order + 2H) (:meth:`SourceFilter.rows`)
+    and keeps it in ``state.pred``; adds the sine source of the row's last 2H values.
     """
+    order = state.hist.shape[1]
+    lpc_t = row_t[:, :order]
     sp = x_prev - coef * state.last
     e_prev = sp - state.pred
     state.hist.copy_(torch.cat([sp.unsqueeze(1), state.hist[:, :-1]], dim=1))
     p = -(lpc_t * state.hist).sum(1)
     state.last.copy_(x_prev)
     state.pred.copy_(p)
-    return sum(interpolated_embedding(embed[i], v) for i, v in enumerate((sp, p, e_prev)))
+    h = sum(interpolated_embedding(embed[i], v) for i, v in enumerate((sp, p, e_prev)))
+    if pitch_weight is not None:
+        h = h + torch.matmul(row_t[:, order:], pitch_weight)
+    return h
 
 
 def next_sample(e: Tensor, coef: float, state: SourceFilterState) -> Tensor:

@@ -11,6 +11,20 @@ too. The crop position is a pure function of ``(seed, epoch, index)``, so a
 resumed run sees the same crops; call :meth:`AudioDataset.set_epoch` once
 per epoch. ``collate_audio`` stacks items into a batch dict for
 ``WaveNet.loss(wav=..., c=..., g=...)``.
+
+With ``with_pitch=True`` every item also has, for exactly its (cropped)
+``"wav"``, computed from the real audio (:mod:`wavekit.audio.pitch`):
+
+* ``"phase"`` (T,) float32: the instantaneous phase of the fundamental in
+  cycles, in [0, 1) (:func:`~wavekit.audio.pitch.fundamental_phase` of the F0
+  track of :func:`~wavekit.audio.pitch.f0_from_waveform`);
+* ``"voicing"`` (T,) float32 in [0, 1]: pyin's voicing decision per sample
+  (:func:`~wavekit.audio.pitch.voicing_per_sample`).
+
+They are computed on the crop plus up to ``ceil(n_fft / hop)`` hops of the
+item's real audio on each side, then cut, so crop edges are as good as the
+middle; they depend only on the crop. Padding (short items) is phase 0,
+voicing 0.
 """
 
 from __future__ import annotations
@@ -25,10 +39,13 @@ import torch
 from torch.utils.data import Dataset
 
 from wavekit.audio.features import MelConfig
+from wavekit.audio.pitch import PitchConfig, f0_from_waveform, fundamental_phase, voicing_per_sample
 from wavekit.audio.preprocess import PCM_SCALE
 from wavekit.audio.stats import FeatureStats
 from wavekit.config import from_dict
 from wavekit.errors import ConfigError, DataError
+
+_PITCH = PitchConfig()
 
 
 @dataclass
@@ -76,6 +93,7 @@ class AudioDataset(Dataset):
         normalize: return normalised log-mel (what models consume) instead of raw log-mel.
         seed: seed of the crop positions.
         with_mel / with_speaker: include "c" / "g" in the items.
+        with_pitch: include "phase" and "voicing" (module docstring), with F0 searched in ``pitch``'s range.
     """
 
     def __init__(
@@ -87,6 +105,8 @@ class AudioDataset(Dataset):
         seed: int = 0,
         with_mel: bool = True,
         with_speaker: bool = True,
+        with_pitch: bool = False,
+        pitch: PitchConfig = _PITCH,
     ) -> None:
         self.corpus = load_corpus(root)
         self.mel_config = self.corpus.mel
@@ -104,6 +124,7 @@ class AudioDataset(Dataset):
             )
         self.split, self.crop_samples, self.normalize, self.seed = split, crop_samples, normalize, seed
         self.with_mel, self.with_speaker = with_mel, with_speaker
+        self.with_pitch, self.pitch = with_pitch, pitch
         self.epoch = 0
         silence = np.full((self.mel_config.n_mels, 1), self.mel_config.silence_value, dtype=np.float32)
         self.silence_frame = (self.stats.normalize(silence) if normalize else silence)[:, 0].astype(np.float32)
@@ -137,19 +158,43 @@ class AudioDataset(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, index])
         return int(rng.integers(0, frames - crop_frames + 1))
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        wav, mel = self.load(index)
+    def pitch_of(self, wav: np.ndarray, begin: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        """(phase, voicing), each (end - begin,) float32, of samples ``[begin, end)`` of the whole item ``wav``.
+
+        ``begin`` must be a multiple of the hop; F0 and phase are computed with up
+        to ``ceil(n_fft / hop)`` hops of real context on each side, then cut.
+        """
         hop = self.mel_config.hop_length
+        context = -(-self.mel_config.n_fft // hop) * hop
+        lo = max(0, begin - context)
+        seg = wav[lo : min(len(wav), end + context)]
+        f0, voiced = f0_from_waveform(seg, self.mel_config, self.pitch)
+        phase = fundamental_phase(seg, f0, voiced, self.mel_config)
+        voicing = voicing_per_sample(voiced, len(seg), hop)
+        cut = slice(begin - lo, end - lo)
+        return phase[cut].astype(np.float32), voicing[cut]
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        whole, mel = self.load(index)
+        wav = whole
+        hop = self.mel_config.hop_length
+        begin, end, short = 0, len(whole), 0
         if self.crop_samples is not None:
             crop_frames = self.crop_samples // hop
             start = self.crop_start(index, mel.shape[1])
-            wav = wav[start * hop : (start + crop_frames) * hop]
+            begin, end = start * hop, min(len(whole), (start + crop_frames) * hop)
+            wav = whole[begin:end]
             mel = mel[:, start : start + crop_frames]
             short = crop_frames - mel.shape[1]
             if short > 0:
                 wav = np.concatenate([wav, np.zeros(short * hop, dtype=np.float32)])
                 mel = np.concatenate([mel, np.repeat(self.silence_frame[:, None], short, axis=1)], axis=1)
         item = {"wav": torch.from_numpy(np.ascontiguousarray(wav))}
+        if self.with_pitch:
+            phase, voicing = self.pitch_of(whole, begin, end)
+            pad = len(wav) - len(phase)
+            item["phase"] = torch.from_numpy(np.pad(phase, (0, pad)))
+            item["voicing"] = torch.from_numpy(np.pad(voicing, (0, pad)))
         if self.with_mel:
             item["c"] = torch.from_numpy(np.ascontiguousarray(mel))
         if self.with_speaker:
@@ -160,14 +205,18 @@ class AudioDataset(Dataset):
 def collate_audio(items: Sequence[dict[str, torch.Tensor]], c_pad: Any = None) -> dict[str, torch.Tensor]:
     """Stack items into {"wav": (B, T), "c": (B, n_mels, F), "g": (B,)} ("c"/"g" only if the items have them).
 
-    Items of different lengths are padded at the end to the longest: audio with
-    zeros, mel with ``c_pad`` (a (n_mels,) frame, e.g. ``dataset.silence_frame``;
+    Items with "phase" and "voicing" (``with_pitch``) give those as (B, T) too.
+    Items of different lengths are padded at the end to the longest: audio,
+    phase and voicing with zeros, mel with ``c_pad`` (a (n_mels,) frame, e.g. ``dataset.silence_frame``;
     zeros if None). The hop is inferred from the items, which must all share it.
     """
     if not items:
         raise ValueError("collate_audio needs at least one item")
     longest = max(int(it["wav"].shape[-1]) for it in items)
-    batch = {"wav": torch.stack([torch.nn.functional.pad(it["wav"], (0, longest - it["wav"].shape[-1])) for it in items])}
+    batch: dict[str, torch.Tensor] = {}
+    for key in ("wav", "phase", "voicing"):
+        if key in items[0]:
+            batch[key] = torch.stack([torch.nn.functional.pad(it[key], (0, longest - it[key].shape[-1])) for it in items])
     if "c" in items[0]:
         frames = max(int(it["c"].shape[-1]) for it in items)
         n_mels = items[0]["c"].shape[0]

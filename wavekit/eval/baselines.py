@@ -6,7 +6,8 @@ Both take the *raw* log-mel of :func:`wavekit.audio.log_mel_spectrogram`
 (frame ``i`` covers samples ``[i*hop, (i+1)*hop)``), so they pair with the
 held-out references sample for sample.
 
-* :func:`griffin_lim` : linear magnitude from the filter-bank inverse
+* :func:`griffin_lim` (from :mod:`wavekit.audio.inversion`, re-exported
+  here): linear magnitude from the filter-bank inverse
   (:func:`wavekit.audio.lpc.mel_to_linear`), phase by Griffin-Lim
   (``librosa.griffinlim``, fast/momentum variant, fixed random start).
 * :func:`lpc_noise` : white Gaussian excitation with the per-frame gain the
@@ -25,36 +26,13 @@ from typing import Any
 import numpy as np
 
 from wavekit.audio.features import MelConfig, log_mel_spectrogram
-from wavekit.audio.lpc import LPCConfig, deemphasis, lpc_from_mel, mel_to_linear
+from wavekit.audio.inversion import check_log_mel, griffin_lim
+from wavekit.audio.lpc import LPCConfig, deemphasis, lpc_from_mel
 from wavekit.errors import DataError
 
 BASELINES = ("griffin_lim", "lpc_noise")
 BASELINE_LABELS = {"griffin_lim": "Griffin-Lim", "lpc_noise": "LPC + white noise"}
 _MEL, _LPC = MelConfig(), LPCConfig()
-
-
-def _check_mel(log_mel: Any, cfg: MelConfig) -> np.ndarray:
-    m = np.asarray(log_mel, dtype=np.float64)
-    if m.ndim != 2 or m.shape[0] != cfg.n_mels or m.shape[1] == 0:
-        raise ValueError(f"expected a log-mel of shape (n_mels={cfg.n_mels}, frames > 0), got {m.shape}")
-    return m
-
-
-def griffin_lim(log_mel: Any, mel_config: MelConfig = _MEL, *, n_iter: int = 100, seed: int = 0) -> np.ndarray:
-    """Griffin-Lim waveform (frames * hop,) float32 from a raw log-mel (n_mels, frames)."""
-    import librosa
-
-    cfg = mel_config
-    mag = mel_to_linear(_check_mel(log_mel, cfg), cfg)  # (n_fft//2+1, frames)
-    frames, hop = mag.shape[1], cfg.hop_length
-    # librosa centres frame i on sample i*hop, ours on i*hop + hop//2 (features.py): run Griffin-Lim on
-    # z(t) = y(t + hop//2), whose F librosa frames are ours, then shift back (the last hop//2 samples stay 0)
-    z = librosa.griffinlim(mag, n_iter=n_iter, hop_length=hop, win_length=cfg.win_length, n_fft=cfg.n_fft,
-                           window="hann", center=True, length=(frames - 1) * hop, init="random",
-                           random_state=np.random.default_rng(seed))
-    out = np.zeros(frames * hop)
-    out[hop // 2 : hop // 2 + len(z)] = z
-    return out.astype(np.float32)
 
 
 def _all_pole(excitation: np.ndarray, a: np.ndarray, hop: int) -> np.ndarray:
@@ -79,7 +57,7 @@ def lpc_noise(
 ) -> np.ndarray:
     """LPC envelope excited by white noise, level matched per frame: (frames * hop,) float32 from (n_mels, frames)."""
     cfg = mel_config
-    m = _check_mel(log_mel, cfg)
+    m = check_log_mel(log_mel, cfg)
     a, gain = lpc_from_mel(m, cfg, order=lpc.order, preemphasis=lpc.preemphasis, lag_window=lpc.lag_window_hz,
                            noise_floor=lpc.noise_floor, return_gain=True)
     frames, hop = m.shape[1], cfg.hop_length

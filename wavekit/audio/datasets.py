@@ -39,7 +39,8 @@ import torch
 from torch.utils.data import Dataset
 
 from wavekit.audio.features import MelConfig
-from wavekit.audio.pitch import PitchConfig, f0_from_waveform, fundamental_phase, voicing_per_sample
+from wavekit.audio.pitch import PitchConfig, fundamental_phase, voicing_per_sample
+from wavekit.audio.pitch_tracks import ensure_tracks, load_track, track_path
 from wavekit.audio.preprocess import PCM_SCALE
 from wavekit.audio.stats import FeatureStats
 from wavekit.config import from_dict
@@ -125,6 +126,9 @@ class AudioDataset(Dataset):
         self.split, self.crop_samples, self.normalize, self.seed = split, crop_samples, normalize, seed
         self.with_mel, self.with_speaker = with_mel, with_speaker
         self.with_pitch, self.pitch = with_pitch, pitch
+        self._tracks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        if with_pitch:  # the F0 track of every item, once (wavekit.audio.pitch_tracks)
+            ensure_tracks(self.corpus.root, [r["file"] for r in self.rows], self.mel_config, pitch)
         self.epoch = 0
         silence = np.full((self.mel_config.n_mels, 1), self.mel_config.silence_value, dtype=np.float32)
         self.silence_frame = (self.stats.normalize(silence) if normalize else silence)[:, 0].astype(np.float32)
@@ -158,17 +162,26 @@ class AudioDataset(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, index])
         return int(rng.integers(0, frames - crop_frames + 1))
 
-    def pitch_of(self, wav: np.ndarray, begin: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+    def track(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """F0 (frames,) and voicing (frames,) of the whole item ``index`` (stored beside the corpus)."""
+        if index not in self._tracks:
+            self._tracks[index] = load_track(track_path(self.corpus.root, self.rows[index]["file"], self.pitch))
+        return self._tracks[index]
+
+    def pitch_of(self, index: int, wav: np.ndarray, begin: int, end: int) -> tuple[np.ndarray, np.ndarray]:
         """(phase, voicing), each (end - begin,) float32, of samples ``[begin, end)`` of the whole item ``wav``.
 
-        ``begin`` must be a multiple of the hop; F0 and phase are computed with up
-        to ``ceil(n_fft / hop)`` hops of real context on each side, then cut.
+        ``begin`` must be a multiple of the hop; the phase is computed with up to
+        ``ceil(n_fft / hop)`` hops of real context on each side, then cut; F0 and
+        voicing are the item's track (:meth:`track`) over those frames.
         """
         hop = self.mel_config.hop_length
         context = -(-self.mel_config.n_fft // hop) * hop
         lo = max(0, begin - context)
         seg = wav[lo : min(len(wav), end + context)]
-        f0, voiced = f0_from_waveform(seg, self.mel_config, self.pitch)
+        f0_all, voiced_all = self.track(index)
+        frames = slice(lo // hop, lo // hop + len(seg) // hop)
+        f0, voiced = f0_all[frames], voiced_all[frames]
         phase = fundamental_phase(seg, f0, voiced, self.mel_config)
         voicing = voicing_per_sample(voiced, len(seg), hop)
         cut = slice(begin - lo, end - lo)
@@ -191,7 +204,7 @@ class AudioDataset(Dataset):
                 mel = np.concatenate([mel, np.repeat(self.silence_frame[:, None], short, axis=1)], axis=1)
         item = {"wav": torch.from_numpy(np.ascontiguousarray(wav))}
         if self.with_pitch:
-            phase, voicing = self.pitch_of(whole, begin, end)
+            phase, voicing = self.pitch_of(index, whole, begin, end)
             pad = len(wav) - len(phase)
             item["phase"] = torch.from_numpy(np.pad(phase, (0, pad)))
             item["voicing"] = torch.from_numpy(np.pad(voicing, (0, pad)))

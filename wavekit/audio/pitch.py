@@ -38,6 +38,7 @@ generation.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,7 @@ __all__ = [
 ]
 
 _GL_ITERATIONS = 32
+_REFINE_CENTS = 50.0  # largest correction of pyin's F0 that _refine_f0 trusts
 _SILENT = 1e-7  # envelope of the fundamental below which its phase is undefined (digital silence)
 
 
@@ -69,6 +71,37 @@ class PitchConfig:
     def __post_init__(self) -> None:
         if not (math.isfinite(self.f0_min) and math.isfinite(self.f0_max) and 0.0 < self.f0_min < self.f0_max):
             raise ValueError(f"need 0 < pitch.f0_min < pitch.f0_max, got f0_min={self.f0_min}, f0_max={self.f0_max}")
+
+
+def _cache_pyin_transitions() -> None:
+    """Make ``librosa.sequence.transition_local`` remember its results (read-only arrays).
+
+    ``librosa.pyin`` rebuilds its constant pitch-transition matrix (one Python-level
+    window per pitch bin) on every call: about 100 of the 166 ms of a 4096-sample
+    call. The function is pure, so caching it changes no result; arguments that
+    cannot be hashed go to the original.
+    """
+    import librosa.sequence as seq
+
+    original = seq.transition_local
+    if getattr(original, "_wavekit_cached", False):
+        return
+
+    @functools.lru_cache(maxsize=8)
+    def cached(*args: Any, **kwargs: Any) -> np.ndarray:
+        out = original(*args, **kwargs)
+        out.flags.writeable = False
+        return out
+
+    @functools.wraps(original)
+    def transition_local(*args: Any, **kwargs: Any) -> np.ndarray:
+        try:
+            return cached(*args, **kwargs)
+        except TypeError:  # unhashable argument (e.g. an array window)
+            return original(*args, **kwargs)
+
+    transition_local._wavekit_cached = True  # type: ignore[attr-defined]
+    seq.transition_local = transition_local
 
 
 def _fill_unvoiced(f0: np.ndarray, voiced: np.ndarray, fallback: float) -> np.ndarray:
@@ -97,6 +130,7 @@ def f0_from_waveform(
         return np.zeros(0), np.zeros(0, dtype=bool)
     if pitch.f0_max >= mel.sample_rate / 2:
         raise ValueError(f"pitch.f0_max ({pitch.f0_max}) must be below half the sample rate ({mel.sample_rate / 2:g})")
+    _cache_pyin_transitions()
     # pyin (center=True) centres its frame i on sample i*hop of its input; ours is at i*hop + hop//2
     z = x[hop // 2 : frames * hop]
     f0, voiced, _ = librosa.pyin(z, fmin=pitch.f0_min, fmax=pitch.f0_max, sr=mel.sample_rate,
@@ -104,7 +138,8 @@ def f0_from_waveform(
                                  resolution=0.2, n_thresholds=30)
     f0, voiced = f0[:frames], np.asarray(voiced[:frames], dtype=bool)  # pyin gives 1 + len(z) // hop >= frames
     voiced &= np.isfinite(f0)
-    return _fill_unvoiced(np.nan_to_num(f0), voiced, 2.0 * pitch.f0_min), voiced
+    f0 = _fill_unvoiced(np.nan_to_num(f0), voiced, 2.0 * pitch.f0_min)
+    return _fill_unvoiced(_refine_f0(x, f0, voiced, mel), voiced, 2.0 * pitch.f0_min), voiced
 
 
 def f0_from_mel(
@@ -152,6 +187,39 @@ def free_running_phase(f0: Any, length: int, mel: MelConfig) -> np.ndarray:
     return np.mod(phase, 1.0)
 
 
+def _fundamental(x: np.ndarray, f0: np.ndarray, mel: MelConfig) -> np.ndarray:
+    """Analytic signal (T,) complex128 of the fundamental of ``x`` (T,): the STFT bins within f0/2 of f0 (frames,)."""
+    import librosa
+    from scipy.signal import hilbert
+
+    hop, n_fft = mel.hop_length, mel.n_fft
+    spec = librosa.stft(x, n_fft=n_fft, hop_length=hop, window="hann", center=True)  # frame j centred at j*hop
+    f0_stft = np.interp(np.arange(spec.shape[1]) * hop, np.arange(f0.size) * hop + hop // 2, f0)
+    freqs = np.arange(spec.shape[0]) * (mel.sample_rate / n_fft)
+    keep = np.abs(freqs[:, None] - f0_stft[None, :]) <= 0.5 * f0_stft[None, :]
+    return hilbert(librosa.istft(spec * keep, hop_length=hop, window="hann", center=True, length=len(x)))
+
+
+def _refine_f0(x: np.ndarray, f0: np.ndarray, voiced: np.ndarray, mel: MelConfig) -> np.ndarray:
+    """pyin's F0 of voiced frames replaced by the mean instantaneous frequency of the fundamental over the frame.
+
+    pyin's F0 is quantised to its pitch grid (20 cents at ``resolution=0.2``);
+    the fundamental's phase slope over the frame's ``2 * hop`` central samples
+    is not. A refined value more than half a semitone from pyin's is not
+    trusted (a weak or noisy fundamental) and pyin's is kept.
+    """
+    if not voiced.any():
+        return f0
+    hop, sr = mel.hop_length, mel.sample_rate
+    unwrapped = np.unwrap(np.angle(_fundamental(x, f0, mel)))
+    centre = np.arange(f0.size) * hop + hop // 2
+    lo, hi = np.clip(centre - hop, 0, len(x) - 1), np.clip(centre + hop, 0, len(x) - 1)
+    inst = (unwrapped[hi] - unwrapped[lo]) / np.maximum(hi - lo, 1) * sr / (2.0 * np.pi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        close = np.abs(1200.0 * np.log2(inst / f0)) < _REFINE_CENTS
+    return np.where(voiced & close, inst, f0)
+
+
 def fundamental_phase(wav: Any, f0: Any, voiced: Any, mel: MelConfig) -> np.ndarray:
     """Instantaneous phase in cycles (T,) float64 in [0, 1) of the fundamental of ``wav`` (T,).
 
@@ -160,26 +228,18 @@ def fundamental_phase(wav: Any, f0: Any, voiced: Any, mel: MelConfig) -> np.ndar
     interpolated F0 too (``voiced`` is accepted for the signature's sake and
     only checked for shape). Phase 0 is a positive peak of the fundamental.
     """
-    import librosa
-    from scipy.signal import hilbert
-
     x = np.asarray(wav, dtype=np.float64)
     f = np.asarray(f0, dtype=np.float64).reshape(-1)
     if x.ndim != 1:
         raise ValueError(f"fundamental_phase needs a 1-D waveform (T,), got shape {x.shape}")
     if np.asarray(voiced).reshape(-1).shape != f.shape:
         raise ValueError(f"f0 and voiced must have the same number of frames, got {f.shape} and {np.shape(voiced)}")
-    length, hop, n_fft = len(x), mel.hop_length, mel.n_fft
+    length = len(x)
     if length == 0:
         return np.zeros(0)
     if f.size == 0:
         raise ValueError(f"fundamental_phase needs at least one F0 frame for {length} samples")
-    spec = librosa.stft(x, n_fft=n_fft, hop_length=hop, window="hann", center=True)  # frame j centred at j*hop
-    f0_frames = np.interp(np.arange(spec.shape[1]) * hop, np.arange(f.size) * hop + hop // 2, f)
-    freqs = np.arange(spec.shape[0]) * (mel.sample_rate / n_fft)
-    keep = np.abs(freqs[:, None] - f0_frames[None, :]) <= 0.5 * f0_frames[None, :]
-    fundamental = librosa.istft(spec * keep, hop_length=hop, window="hann", center=True, length=length)
-    analytic = hilbert(fundamental)
+    analytic = _fundamental(x, f, mel)
     phase = np.mod(np.angle(analytic) / (2.0 * np.pi), 1.0)
     silent = np.abs(analytic) <= _SILENT
     if silent.any():

@@ -159,13 +159,19 @@ def _measure(
     rtf_sf = SAMPLE_RATE / engine_samples_per_s(
         _model(sf, device), 1, frames * sf.hop_length, frames, threads=gen_threads, device=device, repeats=repeats,
     )
+    pitched = WaveNetConfig(dropout=0.0, excitation="lpc", pitch_harmonics=8)  # + F0 from the mel, sine source
+    rtf_pitch = SAMPLE_RATE / engine_samples_per_s(
+        _model(pitched, device), 1, frames * sf.hop_length, frames, threads=gen_threads, device=device,
+        repeats=repeats,
+    )
     batch, crop, steps = (1, 1024, 1) if quick else (2, 8192, 2)
     from wavekit.generate.bench_train import train_rows
 
     train = train_rows(device, batch, crop, steps, rounds=1 if quick else 2)
     backend = "torch + CUDA graphs" if device == "cuda" else "numba (CPU)"
     return {
-        "generation": generation, "engine": engine, "rtf": rtf, "rtf_source_filter": rtf_sf, "train": train, "cuda_graphs": cuda_graphs,
+        "generation": generation, "engine": engine, "rtf": rtf, "rtf_source_filter": rtf_sf,
+        "rtf_source_filter_pitch": rtf_pitch, "train": train, "cuda_graphs": cuda_graphs,
         "settings": {"device": device, "quick": quick, "torch_threads": torch.get_num_threads(), "generation_threads": gen_threads,
                      "generation_backend": backend, "train_batch": [batch, crop], "repeats": repeats},
     }
@@ -189,6 +195,7 @@ def format_table(result: dict[str, Any]) -> str:
                      f"off {graphs['graphs_off_samples_per_s']:.0f}/s")
     lines += ["", f"default vocoder real-time factor (batch 1): {result['rtf']:.2f}",
               f"  source-filter mode (excitation=lpc): {result['rtf_source_filter']:.2f}",
+              f"  with the sine source (pitch_harmonics=8, F0 from the mel): {result['rtf_source_filter_pitch']:.2f}",
               "", "training samples/s (eager float32, 1 thread -> Trainer step)"]
     for t in result["train"]:
         lines.append(f"{t['config']:>16} {t['eager_samples_per_s']:>9.0f} -> {t['samples_per_s']:>9.0f} "

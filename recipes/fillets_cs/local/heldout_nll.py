@@ -9,6 +9,9 @@ Prints, per checkpoint, two figures in nats per sample:
   width of each class's mu-law bin in amplitude. The excitation e_t = s_t - c s_{t-1} - p_t is
   a shift of s_t given the past, so this is comparable between the modes.
 
+A model with a sine source (``pitch_harmonics``) is scored as it was trained: with the
+recorded speech's phase and voicing (``AudioDataset(with_pitch=True)``).
+
     python recipes/fillets_cs/local/heldout_nll.py DUMP CKPT [CKPT ...] [--split test] [--seconds 4]
 """
 
@@ -40,9 +43,13 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     data = AudioDataset(args.dump, split=args.split, crop_samples=None, with_mel=True, with_speaker=True)
+    pitch_data = None
     for path in args.checkpoints:
         model = wavekit.load(path)
         cfg = model.config
+        pitched = getattr(cfg, "pitch_harmonics", 0) > 0
+        if pitched and pitch_data is None:
+            pitch_data = AudioDataset(args.dump, split=args.split, crop_samples=None, with_pitch=True)
         hop, q = cfg.hop_length, cfg.quantization_channels
         total_class = total_density = 0.0
         n = 0
@@ -53,12 +60,17 @@ def main() -> None:
                 wav = item["wav"][: frames * hop][None]
                 c = item["c"][:, :frames][None]
                 g = item["g"].reshape(1) if cfg.gin_channels else None
-                lp = model.log_prob(wav, c, g)
+                src = {}
+                if pitched:
+                    p_item = pitch_data[i]
+                    src = {k: p_item[k][: frames * hop][None] for k in ("phase", "voicing")}
+                lp = model.log_prob(wav, c, g, **src)
                 classes = model.targets(wav, c)
                 total_class += float(-lp.sum())
                 total_density += float((-lp.double() + bin_log_width(classes, q)).sum())
                 n += wav.shape[1]
         mode = "source-filter" if getattr(cfg, "source_filter", False) else "plain"
+        mode += " + sine source" if pitched else ""
         print(f"{path}\t{mode}\tutterances {len(data)}\tsamples {n}\tclass NLL {total_class / n:.4f}\t"
               f"density NLL {total_density / n:.4f} nats/sample ({total_density / n / math.log(2):.3f} bits)")
 

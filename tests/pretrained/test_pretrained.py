@@ -212,7 +212,7 @@ def test_info_lists_the_embedded_models(embedded: Path) -> None:
     assert res.exit_code == 0, res.output
     params = sum(p.numel() for p in wavekit.load(embedded / "vocoder.pt").parameters())
     size = (embedded / "vocoder.pt").stat().st_size
-    assert f"pretrained:vocoder  (wavenet)" in res.output and f"parameters: {params:,}" in res.output
+    assert "pretrained:vocoder  (wavenet)" in res.output and f"parameters: {params:,}" in res.output
     assert f"file {size / 1e6:.2f} MB" in res.output and str(embedded / "vocoder.md") in res.output
     assert "fillets-ng" in res.output and "espeak-ng" in res.output
     assert f"not installed in this copy of wavekit ({embedded / 'en.pt'} missing)" in res.output

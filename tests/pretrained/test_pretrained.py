@@ -264,3 +264,12 @@ def test_strip_keeps_what_loading_needs(embedded: Path, tmp_path: Path) -> None:
     a, b = wavekit.load(out), wavekit.load(embedded / "vocoder.pt")
     for x, y in zip(a.state_dict().values(), b.state_dict().values()):
         torch.testing.assert_close(x, y)
+
+
+def test_the_wheel_ships_the_embedded_files() -> None:
+    import tomllib
+
+    conf = tomllib.loads((Path(wavekit.__file__).parents[1] / "pyproject.toml").read_text())
+    patterns = conf["tool"]["setuptools"]["package-data"]["wavekit.pretrained"]
+    for e in pretrained.REGISTRY.values():
+        assert any(Path(e.file).match(p) for p in patterns) and any(Path(e.card).match(p) for p in patterns)

@@ -123,10 +123,12 @@ def test_the_embedded_vocoders_heldout_speech_is_never_trained_on(fillets_files,
     groups = {it.group: {i.speaker for i in items if i.group == it.group} for it in items}
     assert groups == {"trained speakers (m, v)": {"m", "v"}, "held-out speaker hs": {"hs"}}
     assert conf["exclude_speakers"] == ["hs"] and conf["heldout_list"] == "conf/pretrained_heldout.tsv"
-    manifest = tmp_path / "manifest.csv"
-    res = run("prepare.py", "--root", root, "--all-speakers", "--exclude-speakers", "hs", "--exclude-list", HELDOUT,
-              "-o", manifest)
-    assert res.returncode == 0, res.stderr
+    exp = tmp_path / "exp"  # the recipe itself, stages 0-1, with the pretrained config
+    res = subprocess.run(["bash", str(FILLETS / "run.sh"), "--conf", "conf/pretrained.yaml", "--exp", str(exp),
+                          "--root", str(root), "--stop-stage", "1"], cwd=tmp_path, capture_output=True, text=True,
+                         env=dict(os.environ, PY=sys.executable), timeout=300)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    manifest = exp / "data" / "manifest.csv"
     import csv
 
     rows = list(csv.DictReader(manifest.read_text().splitlines()))

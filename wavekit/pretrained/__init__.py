@@ -12,6 +12,14 @@ A card holds its figures as one fenced ``json`` block under a ``## Check
 figures`` heading; :func:`card_figures` parses it, so a test can check the
 model against its own card.
 
+The vocoder's held-out figures come from :mod:`wavekit.eval.copy_synthesis` on the
+fixed list its recipe held out (``recipes/fillets_cs/conf/pretrained_heldout.tsv``)::
+
+    from wavekit.eval.copy_synthesis import copy_synthesis, pick, read_heldout_list
+    items = pick(read_heldout_list(LIST, root="/usr/share/games/fillets-ng"), per_group=2)
+    results = copy_synthesis("pretrained:vocoder", items, tmp_dir, max_seconds=2.0)
+    results["held-out speaker hs"]["model"]["mean"]["stoi"]      # also ["griffin_lim"], ["lpc_noise"]
+
 ``WAVEKIT_PRETRAINED_DIR`` (environment) points the registry at another folder
 holding the same file names (a development copy, or tests).
 

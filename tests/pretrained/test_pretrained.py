@@ -273,3 +273,42 @@ def test_the_wheel_ships_the_embedded_files() -> None:
     patterns = conf["tool"]["setuptools"]["package-data"]["wavekit.pretrained"]
     for e in pretrained.REGISTRY.values():
         assert any(Path(e.file).match(p) for p in patterns) and any(Path(e.card).match(p) for p in patterns)
+
+
+def test_demo_skips_with_one_line_when_the_models_are_not_installed(empty_registry: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = Path(wavekit.__file__).parents[1] / "recipes" / "fillets_cs" / "pretrained_demo.sh"
+    res = subprocess.run(["bash", str(script), "--exp", str(tmp_path / "demo")], capture_output=True, text=True,
+                         env=dict(os.environ, PY=sys.executable), timeout=300)
+    assert res.returncode == 0, res.stderr
+    lines = [line for line in (res.stdout + res.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1 and "skipped" in lines[0] and str(empty_registry / "vocoder.pt") in lines[0]
+    assert not (tmp_path / "demo").exists()
+
+
+@pytest.mark.slow
+def test_demo_speaks_copies_and_reports_with_stand_in_models(embedded: Path, tmp_path: Path, fillets_files) -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = Path(wavekit.__file__).parents[1] / "recipes" / "fillets_cs" / "pretrained_demo.sh"
+    exp = tmp_path / "demo"
+    res = subprocess.run(["bash", str(script), "--exp", str(exp), "--per-group", "1", "--seconds", "0.5"],
+                         capture_output=True, text=True, timeout=900,
+                         env=dict(os.environ, PY=sys.executable, WAVEKIT=f"{sys.executable} -m wavekit",
+                                  OMP_NUM_THREADS="1"))
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert sorted(p.name for p in (exp / "speech").glob("*.wav")) == ["0001.wav", "0002.wav", "0003.wav"]
+    assert (exp / "speech" / "spectrograms.png").stat().st_size > 0
+    gen = sorted(p.relative_to(exp / "copy" / "gen").as_posix() for p in (exp / "copy" / "gen").rglob("*.wav"))
+    assert gen == ["1_trained_speakers_m_v/pt2-m-piknik0.wav", "2_held-out_speaker_hs/dir-hs-konec1.wav"]
+    report = (exp / "report.md").read_text()
+    for heading in ("## Model against the classical baselines: trained speakers (m, v)",
+                    "## Model against the classical baselines: held-out speaker hs", "## Wall times"):
+        assert heading in report
+    assert [line.split("\t")[0] for line in (exp / "times.tsv").read_text().splitlines()] == [
+        "stage1_speak", "stage2_copy_synthesis", "stage3_report"]

@@ -66,7 +66,7 @@ REGISTRY: dict[str, Pretrained] = {
         name="vocoder", file="vocoder.pt", kind="wavenet",
         description="source-filter WaveNet vocoder, 16 kHz, 80-band log-mel, no speaker conditioning",
         card="vocoder.md",
-        training_data="fillets-ng-data-cs: all Czech speech but one held-out speaker (recipes/fillets_cs, "
+        training_data="fillets-ng-data-cs: the Czech speech of every voice but the held-out speaker hs (recipes/fillets_cs, "
                       "conf/pretrained.yaml)",
         label="the embedded vocoder", instead="pass a checkpoint with -c (synthesize: --vocoder)",
     ),

@@ -199,10 +199,10 @@ def info(checkpoint: str | None, old_checkpoint: str | None, as_json: bool) -> N
         _list_pretrained(as_json)
         return
     checkpoint = pick_checkpoint(checkpoint, old_checkpoint, deprecated=False)  # a file to describe: both read well
-    from wavekit.pretrained import is_spec
+    from wavekit.pretrained import is_spec, resolve_source
     from wavekit.train.checkpoint import summarize
 
-    s = summarize(checkpoint)
+    s = summarize(resolve_source(checkpoint))  # an embedded model: its file
     if is_spec(checkpoint):
         from wavekit.pretrained.files import describe
 

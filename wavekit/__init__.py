@@ -14,12 +14,18 @@ __version__ = "0.1.0"
 
 
 def load(path: Any, map_location: Any = "cpu") -> Any:
-    """Rebuild any saved wavekit model from its self-describing checkpoint.
+    """Rebuild any saved wavekit model from its self-describing checkpoint, or an embedded one.
+
+    ``path`` is a checkpoint file, or the name of a model shipped inside the
+    package: ``wavekit.load("pretrained:vocoder")`` (the source-filter WaveNet
+    vocoder) or ``wavekit.load("pretrained:en")`` (the English Tacotron 2);
+    see :mod:`wavekit.pretrained`.
 
     Returns the model in eval mode, with the checkpoint's extra entries as
     ``model.checkpoint_extra`` and its step as ``model.checkpoint_step``.
     Raises :class:`wavekit.errors.CheckpointError` when the file is missing,
-    corrupt, or of an unknown kind. :func:`wavekit.checkpoint.load` returns
+    corrupt, or of an unknown kind (for an embedded model that is not
+    installed, a one-line message saying so). :func:`wavekit.checkpoint.load` returns
     the same model with its settings as a typed result instead.
     """
     from wavekit.checkpoint import load as load_checkpoint

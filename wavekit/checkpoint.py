@@ -35,6 +35,7 @@ from torch import nn
 
 from wavekit.atomic import atomic_path
 from wavekit.errors import CheckpointError, ConfigError
+from wavekit.pretrained import entry, is_spec, resolve_source
 
 FORMAT = "wavekit-checkpoint"
 VERSION = 1
@@ -161,8 +162,11 @@ def _holds_code(path: Path, message: str) -> bool:
 
 
 def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:
-    """Load and check a wavekit checkpoint dict; :class:`CheckpointError` naming the file otherwise."""
-    path = Path(path)
+    """Load and check a wavekit checkpoint dict; :class:`CheckpointError` naming the file otherwise.
+
+    ``path`` may name an embedded model, ``"pretrained:vocoder"`` (:mod:`wavekit.pretrained`).
+    """
+    path = Path(resolve_source(path))
     if not path.is_file():
         hint = " (it is a folder: pass a .pt file such as checkpoints/last.pt)" if path.is_dir() else ""
         raise CheckpointError(f"checkpoint not found: {path}{hint}")
@@ -246,8 +250,16 @@ def from_checkpoint(ckpt: dict[str, Any], path: str | Path = "checkpoint", map_l
 
 
 def load(path: str | Path, map_location: Any = "cpu") -> LoadedModel:
-    """Rebuild the model saved in ``path`` with its settings; :class:`CheckpointError` for a bad file."""
-    return from_checkpoint(load_checkpoint(path, map_location=map_location), path, map_location)
+    """Rebuild the model saved in ``path`` with its settings; :class:`CheckpointError` for a bad file.
+
+    ``path`` may be ``"pretrained:NAME"``: the embedded model of :mod:`wavekit.pretrained`.
+    """
+    file = Path(resolve_source(path))
+    ckpt = load_checkpoint(file, map_location=map_location)
+    if is_spec(path) and ckpt["kind"] != entry(str(path)).kind:
+        raise CheckpointError(f"{file} holds a {ckpt['kind']} checkpoint, but {path} is a {entry(str(path)).kind}; "
+                              "the embedded file was replaced by the wrong model")
+    return from_checkpoint(ckpt, file, map_location)
 
 
 def with_legacy_attributes(loaded: LoadedModel) -> nn.Module:

@@ -66,8 +66,12 @@ def comparison_section(
     assets: Path,
     link: Callable[[str | Path, Path, str | None], str],
     max_plots: int = 40,
+    group: str | None = None,
 ) -> tuple[list[str], set[Path]]:
-    """Markdown lines and the files they show, for speech results with a ``system`` label (>= 2 of them)."""
+    """Markdown lines and the files they show, for speech results with a ``system`` label (>= 2 of them).
+
+    ``group``: the name of the set of utterances these results share, put in the heading.
+    """
     from wavekit.audio.io import load_wav
     from wavekit.eval.plots import plot_spectrogram_stack
 
@@ -75,7 +79,7 @@ def comparison_section(
     if len(named) < 2:
         return [], set()
     common, means = compare_means(named)
-    lines = ["## Model against the classical baselines", ""]
+    lines = ["## Model against the classical baselines" + (f": {group}" if group else ""), ""]
     lines += [f"Means over the {len(common)} held-out utterances every system was evaluated on (same references, "
               "same mels); best of each column in bold; F0 RMSE is pooled over the frames voiced in both the reference and "
               "the system's output (last column). Baselines: " +

@@ -8,7 +8,9 @@ can be moved or zipped together with its report):
   ``"utterances"`` and ``"mean"``): a summary table and one row per
   utterance with links to the reference and generated audio; when two or
   more carry a ``system`` name (``--system``, ``--baseline``), first a
-  comparison of the model with the baselines (:mod:`wavekit.eval.compare`);
+  comparison of the model with the baselines (:mod:`wavekit.eval.compare`),
+  one per ``group`` when the results carry one (e.g. trained speakers and a
+  held-out speaker, :mod:`wavekit.eval.copy_synthesis`);
 * other metric files (``*metrics*.json``, ``*eval*.json``, ``bench*.json``
   holding a flat dict of numbers, e.g. image bits/dim): key/value tables;
 * training logs (``metrics.jsonl``): final and best values, and a
@@ -111,7 +113,8 @@ def read_times(expdir: Path) -> dict[str, float]:
 
 
 def _speech_section(path: Path, data: dict, root: Path) -> list[str]:
-    lines = [f"### Speech metrics: `{_rel(path, root)}`", ""]
+    group = f" ({data['group']})" if data.get("group") else ""
+    lines = [f"### Speech metrics{group}: `{_rel(path, root)}`", ""]
     mean = data.get("mean", {})
     keys = [k for k in (*METRIC_KEYS, "utterances", "ref_seconds", "gen_seconds") if k in mean]
     lines += _table(keys, [[_fmt(mean[k]) for k in keys]])
@@ -182,9 +185,11 @@ def build_report(expdir: str | Path, title: str | None = None) -> Path:
             speech.append((path, data))
         elif any(path.match(g) for g in _METRIC_GLOBS) and _flat_numbers(data):
             other.append((path, _flat_numbers(data)))
-    compare_lines, shown = comparison_section(speech, root, assets, _link, MAX_FILES_PER_FOLDER)
-    lines += compare_lines
-    linked.update(shown)
+    for group in dict.fromkeys(d.get("group") for _, d in speech):  # one comparison per group of utterances
+        part = [(p, d) for p, d in speech if d.get("group") == group]
+        compare_lines, shown = comparison_section(part, root, assets, _link, MAX_FILES_PER_FOLDER, group=group)
+        lines += compare_lines
+        linked.update(shown)
     speech = [(p, d) for p, d in speech if not is_baseline(d)]  # baselines appear in the comparison only
     if speech or other:
         lines += ["## Metrics", ""]

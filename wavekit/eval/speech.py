@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -104,6 +104,17 @@ def pair_by_stem(refs: dict[str, Path], gens: dict[str, Path]) -> list[tuple[str
 def _finite(v: object) -> bool:
     """A finite number (JSON files hold null where a metric was nan or inf)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def jsonable(obj: Any) -> Any:
+    """Replace non-finite floats with None so the file is strict JSON."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    return obj
 
 
 def summarize(rows: Sequence[dict]) -> dict[str, float]:

@@ -40,7 +40,8 @@ SPEAKER_HELP = "Speaker id, or a name the checkpoint records (models with global
 
 
 @click.command()
-@click.option("--checkpoint", "-c", "checkpoint", required=True, type=click.Path(), help="Vocoder checkpoint (.pt).")
+@click.option("--checkpoint", "-c", "checkpoint", default="pretrained:vocoder", show_default=True, type=click.Path(),
+              help="Vocoder checkpoint (.pt); without it, the vocoder embedded in wavekit.")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Folder for the .wav files.")
 @click.option("--slots", default=8, show_default=True, help="Utterances generated together (batch slots).")
@@ -52,13 +53,17 @@ SPEAKER_HELP = "Speaker id, or a name the checkpoint records (models with global
 def vocode(checkpoint, inputs, outdir, slots, temperature, seed, speaker, skip_existing, device) -> None:
     """Turn mel .npy files, audio files (copy synthesis) or folders of them into waveforms.
 
+    Without -c the vocoder embedded in wavekit is used (`wavekit info
+    pretrained:vocoder`): 16 kHz, 80-band log-mel, any voice.
+
     Mel files must hold the checkpoint's normalised log-mel (n_mels, frames).
     Each output OUTDIR/<name>.wav is written as soon as it is finished. A
     multi-speaker vocoder needs --speaker; vocode each speaker's files in
     their own call.
 
     \b
-    Example:
+    Examples:
+      wavekit vocode speech.wav -o exp/copy           # copy synthesis with the embedded vocoder
       wavekit vocode -c exp/voc/train/checkpoints/best.pt exp/heldout/mel -o exp/vocoded
     """
     from tqdm import tqdm

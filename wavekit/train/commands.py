@@ -185,18 +185,36 @@ def _train(trainer: Any, exp: Any, resume: bool, main: bool) -> None:
 def info(checkpoint: str | None, old_checkpoint: str | None, as_json: bool) -> None:
     """Describe a checkpoint: kind, step, parameters, receptive field, config and metrics.
 
+    With no checkpoint, list the models embedded in wavekit (what `vocode` and
+    `synthesize` use when given none); `pretrained:NAME` describes one of them.
+
     \b
     Example:
+      wavekit info
+      wavekit info pretrained:vocoder
       wavekit info -c exp/voc/train/checkpoints/best.pt
       wavekit info exp/voc/train/checkpoints/best.pt --json
     """
+    if checkpoint is None and old_checkpoint is None:
+        _list_pretrained(as_json)
+        return
     checkpoint = pick_checkpoint(checkpoint, old_checkpoint, deprecated=False)  # a file to describe: both read well
+    from wavekit.pretrained import is_spec, resolve_source
     from wavekit.train.checkpoint import summarize
 
-    s = summarize(checkpoint)
+    s = summarize(resolve_source(checkpoint))  # an embedded model: its file
+    if is_spec(checkpoint):
+        from wavekit.pretrained.files import describe
+
+        s["pretrained"] = describe(checkpoint)
     if as_json:
         click.echo(json.dumps(s, indent=2))
         return
+    if "pretrained" in s:
+        p = s["pretrained"]
+        click.echo(f"embedded:    {p['name']}: {p['description']}")
+        click.echo(f"trained on:  {p['training_data']}")
+        click.echo(f"model card:  {p['card'] or '(not installed)'}")
     click.echo(f"checkpoint:  {s['path']}")
     click.echo(f"kind:        {s['kind']}")
     click.echo(f"step:        {s['step']}" + (f" of {s['total_steps']}" if s["total_steps"] else ""))
@@ -213,3 +231,24 @@ def info(checkpoint: str | None, old_checkpoint: str | None, as_json: bool) -> N
         click.echo("extra:       " + ", ".join(s["extra"]))
     click.echo("config:")
     click.echo("  " + yaml.safe_dump(s["config"], sort_keys=False).rstrip().replace("\n", "\n  "))
+
+
+def _list_pretrained(as_json: bool) -> None:
+    """``wavekit info`` with no checkpoint: every embedded model, installed or not."""
+    from wavekit.pretrained import REGISTRY
+    from wavekit.pretrained.files import describe
+
+    models = [describe(name) for name in REGISTRY]
+    if as_json:
+        click.echo(json.dumps({"pretrained": models}, indent=2))
+        return
+    click.echo("models embedded in wavekit (used when vocode / synthesize get no checkpoint):")
+    for m in models:
+        click.echo(f"{m['name']}  ({m['kind']}) {m['description']}")
+        if m["installed"]:
+            click.echo(f"  parameters: {m['parameters']:,}; file {m['file_bytes'] / 1e6:.2f} MB: {m['file']}")
+        else:
+            click.echo(f"  not installed in this copy of wavekit ({m['file']} missing)")
+        click.echo(f"  trained on: {m['training_data']}")
+        click.echo(f"  model card: {m['card'] or '(not installed)'}")
+    click.echo("describe one: wavekit info pretrained:NAME; describe a checkpoint: wavekit info -c FILE")

@@ -23,8 +23,10 @@ def _read_lines(path: Path) -> list[tuple[int, str]]:
 
 @click.command("synthesize")
 @click.argument("text", required=False)
-@click.option("--acoustic", required=True, type=click.Path(path_type=Path), help="Tacotron 2 checkpoint (.pt).")
-@click.option("--vocoder", required=True, type=click.Path(path_type=Path), help="WaveNet vocoder checkpoint (.pt).")
+@click.option("--acoustic", default="pretrained:en", show_default=True, type=click.Path(dir_okay=False),
+              help="Tacotron 2 checkpoint (.pt); without it, the English voice embedded in wavekit.")
+@click.option("--vocoder", default="pretrained:vocoder", show_default=True, type=click.Path(dir_okay=False),
+              help="WaveNet vocoder checkpoint (.pt); without it, the vocoder embedded in wavekit.")
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
               help="Output .wav for TEXT; output folder for --text-file (one NNNN.wav per line).")
 @click.option("--text-file", type=click.Path(path_type=Path), help="UTF-8 file, one sentence a line (blank lines skipped).")
@@ -41,8 +43,12 @@ def synthesize(text, acoustic, vocoder, output, text_file, batch_size, temperatu
                plot, quiet) -> None:
     """Speak TEXT (or every line of --text-file) with an acoustic model and a WaveNet vocoder.
 
+    Without --acoustic / --vocoder the models embedded in wavekit are used
+    (`wavekit info`): an English (en-us) Tacotron 2 and a source-filter WaveNet.
+
     \b
     Examples:
+      wavekit synthesize "Hello there." -o hello.wav          # the embedded voice and vocoder
       wavekit synthesize "Hello there." --acoustic tts.pt --vocoder voc.pt -o hello.wav
       wavekit synthesize --text-file lines.txt --acoustic tts.pt --vocoder voc.pt -o out/
 

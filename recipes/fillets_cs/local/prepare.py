@@ -15,6 +15,11 @@ empty text. Rows are sorted by path, so the manifest is the same on
 every run; ``--limit N`` takes N files balanced over speakers and spread
 over the whole corpus.
 
+For the embedded vocoder (``conf/pretrained.yaml``) ``--exclude-speakers hs``
+leaves a whole speaker out and ``--exclude-list conf/pretrained_heldout.tsv``
+the held-out utterances of the others (``local/pick_heldout.py`` writes that
+list), so neither is ever trained on.
+
 Usage:
   .venv/bin/python recipes/fillets_cs/local/prepare.py -o data/fillets_cs/manifest.csv [--limit 40]
 """
@@ -94,6 +99,30 @@ def list_speech(root: Path) -> list[dict]:
     return rows
 
 
+def excluded_paths(path: Path, root: Path) -> set[Path]:
+    """The files a held-out list names (``path`` column, relative to ``root``); DataError if one is missing."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+    header = lines[0].split("\t") if lines else []
+    if "path" not in header:
+        raise DataError(f"{path}: a held-out list needs a tab-separated header with a 'path' column")
+    col = header.index("path")
+    files = {(root / line.split("\t")[col]).resolve() for line in lines[1:]}
+    missing = sorted(str(f) for f in files if not f.is_file())
+    if missing:
+        raise DataError(f"{path}: {len(missing)} listed file(s) are not in the corpus, e.g. {missing[0]}; "
+                        "is this the right --root?")
+    return files
+
+
+def exclude(rows: list[dict], root: Path, speakers: set[str], heldout: Path | None) -> list[dict]:
+    """``rows`` without the ``speakers`` and without the files of the held-out list ``heldout``."""
+    unknown = speakers - {r["speaker"] for r in rows}
+    if unknown:
+        raise DataError(f"--exclude-speakers: no speaker {', '.join(sorted(unknown))} in the corpus")
+    files = excluded_paths(heldout, root) if heldout is not None else set()
+    return [r for r in rows if r["speaker"] not in speakers and Path(r["path"]).resolve() not in files]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -102,9 +131,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--speakers", default=",".join(MAIN_VOICES), help="comma-separated speaker codes to keep (m,v)")
     ap.add_argument("--all-speakers", action="store_true", help="keep every voice, not only --speakers")
     ap.add_argument("--limit", type=int, default=None, help="at most N files, balanced over speakers (debug runs)")
+    ap.add_argument("--exclude-speakers", default="", help="comma-separated speakers never to keep (held out)")
+    ap.add_argument("--exclude-list", type=Path, default=None,
+                    help="TSV with a 'path' column (relative to --root): files never to keep (held out)")
     args = ap.parse_args(argv)
 
     rows = list_speech(args.root)
+    rows = exclude(rows, args.root, {s.strip() for s in args.exclude_speakers.split(",") if s.strip()},
+                   args.exclude_list)
     if not args.all_speakers:
         keep = {s.strip() for s in args.speakers.split(",") if s.strip()}
         rows = [r for r in rows if r["speaker"] in keep]

@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from wavenet_helpers import HOP, PITCH_HARMONICS, SF_ORDER, inputs, tiny_model
+from wavenet_helpers import HOP, PITCH_HARMONICS, inputs, tiny_model
 
 from wavekit.audio.pitch import free_running_phase, voicing_per_sample
 from wavekit.wavenet import IncrementalWaveNet
@@ -30,24 +30,22 @@ def test_sine_source_is_the_voiced_harmonics_of_the_phase():
     assert torch.allclose(sine_source(phase + 1000.0, voicing, 3), src, atol=1e-9)
 
 
-def test_a_silent_source_leaves_the_lpc_model_unchanged():
-    """Voicing 0 everywhere: the pitch model is the lpc model with the same weights, exactly."""
-    pitch = tiny_model(F64, cin_channels=6, excitation="pitch")
-    plain = tiny_model(F64, cin_channels=6, excitation="lpc")
-    missing, unexpected = plain.load_state_dict(pitch.state_dict(), strict=False)
-    assert not missing and unexpected == ["source_filter.pitch_weight"]
-    wav, c, _ = inputs(pitch, 2, 8 * HOP)
+def test_the_source_conditions_every_layer_and_is_silent_where_unvoiced():
+    """2H conditioning channels after the mel; with voicing 0 the phase cannot matter, with voicing 1 it does."""
+    model = tiny_model(F64, cin_channels=6, gin_channels=4, excitation="pitch")
+    for block in model.blocks:
+        assert block.cond.weight.shape[1] == 6 + 2 * PITCH_HARMONICS + 4
+    wav, c, g = inputs(model, 2, 8 * HOP)
     T = wav.shape[1]
-    zero = torch.zeros(2, T, dtype=F64)
-    phase = torch.rand(2, T, dtype=F64)
+    zero, one = torch.zeros(2, T, dtype=F64), torch.ones(2, T, dtype=F64)
+    p1, p2 = torch.rand(2, T, dtype=F64), torch.rand(2, T, dtype=F64)
     with torch.no_grad():
-        assert torch.equal(pitch(wav, c, phase=phase, voicing=zero), plain(wav, c))
-        # ... and a voiced one changes the prediction
-        assert not torch.allclose(pitch(wav, c, phase=phase, voicing=torch.ones_like(zero)), plain(wav, c))
+        assert torch.equal(model(wav, c, g, phase=p1, voicing=zero), model(wav, c, g, phase=p2, voicing=zero))
+        assert not torch.allclose(model(wav, c, g, phase=p1, voicing=one), model(wav, c, g, phase=p2, voicing=one))
 
 
 def test_without_phase_and_voicing_the_model_takes_them_from_the_mel():
-    """forward(wav, c) == forward(wav, c, the mel's own phase and voicing); generation reads the same source."""
+    """forward(wav, c) == forward(wav, c, the mel's own phase and voicing); generation conditions on the same source."""
     model = tiny_model(F64, cin_channels=6, excitation="pitch")
     wav, c, _ = inputs(model, 2, 8 * HOP)
     T = wav.shape[1]
@@ -61,9 +59,9 @@ def test_without_phase_and_voicing_the_model_takes_them_from_the_mel():
     assert torch.allclose(voicing[0], torch.as_tensor(voicing_per_sample(voiced, T, HOP), dtype=F64))
     with torch.no_grad():
         assert torch.equal(model(wav, c), model(wav, c, phase=phase, voicing=voicing))
-    rows = IncrementalWaveNet(model).lpc_rows(c, T)  # (T, B, order + 2H): predictor, then source
-    assert rows.shape == (T, 2, SF_ORDER + 2 * PITCH_HARMONICS)
-    assert torch.allclose(rows[:, :, SF_ORDER:].transpose(0, 1), sine_source(phase, voicing, PITCH_HARMONICS))
+        cond = IncrementalWaveNet(model).conditioning_input(c, None, T)  # what generation projects
+    assert cond.shape == (2, 6 + 2 * PITCH_HARMONICS, T)
+    assert torch.allclose(cond[:, 6:].transpose(1, 2), sine_source(phase, voicing, PITCH_HARMONICS))
 
 
 def test_phase_and_voicing_are_checked():

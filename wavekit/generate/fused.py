@@ -92,10 +92,8 @@ class FusedWaveNet:
         self.silence_class = int(mulaw_encode(np.zeros(1), q)[0]) if cfg.output == "mulaw" else 0
         # source-filter mode (kernels module docstring); empty arrays in the plain mode
         self.lpc_order = cfg.lpc.order if cfg.source_filter else 0
-        self.row_width = self.lpc_order + 2 * cfg.pitch_harmonics if cfg.source_filter else 0
         embed = _np(inc.sf_embed, dt) if inc.sf_embed is not None else np.zeros((0, 1, R), dt)
-        pitch = _np(inc.sf_pitch, dt) if inc.sf_pitch is not None else np.zeros((0, R), dt)
-        self.sf_weights = (embed, np.full(1, inc.sf_coef, dt), pitch)
+        self.sf_weights = (embed, np.full(1, inc.sf_coef, dt))
 
     # ---- conditioning ---------------------------------------------------------------------------
 
@@ -104,7 +102,7 @@ class FusedWaveNet:
 
         mel (cin, frames) normalised, speaker id -> ``cond`` (length, cin + gin), (1, gin) for a
         speaker only, or None; the mel is upsampled for the whole utterance in one pass.
-        Source-filter mode: ``lpc`` (length, order + 2H), every sample's predictor and sine source from the mel.
+        Source-filter mode: ``lpc`` (length, order), every sample's predictor from the mel.
         """
         model = self.inc.model
         c = None if mel is None else torch.as_tensor(np.asarray(mel)).unsqueeze(0)
@@ -119,8 +117,8 @@ class FusedWaveNet:
     def sf_state(self, slots: int, chunk: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Zeroed source-filter state (hist, last, lpc) for ``slots`` slots (kernels module docstring)."""
         n = slots if self.lpc_order else 0
-        o, w = max(self.lpc_order, 1), max(self.row_width, 1)
-        return (np.zeros((n, o), self.dtype), np.zeros((n, 2), self.dtype), np.zeros((n, chunk, w), self.dtype))
+        o = max(self.lpc_order, 1)
+        return (np.zeros((n, o), self.dtype), np.zeros((n, 2), self.dtype), np.zeros((n, chunk, o), self.dtype))
 
     def project(self, cond_in: np.ndarray | None, start: int, stop: int, out: np.ndarray) -> None:
         """Per-layer conditioning (+ conv bias) of samples start..stop-1 into out (stop-start, L, G)."""

@@ -38,8 +38,8 @@ L layers, K kernel taps, B slots, C chunk length):
   ``t_local`` (B,) is each slot's index into its chunk.
 
 Source-filter mode (:mod:`wavekit.wavenet.source_filter`), two grouped arguments:
-``sf_weights = (embed (3, Q, R), coef (1,), pitch (2H, R))`` (empty ``embed`` = plain mode) and
-``sf_state = (hist (B, order), last (B, 2), lpc (B, C, order + 2H))``: s'_{t-1-k} newest
+``sf_weights = (embed (3, Q, R), coef (1,))`` (empty ``embed`` = plain mode) and
+``sf_state = (hist (B, order), last (B, 2), lpc (B, C, order))``: s'_{t-1-k} newest
 first, ``[s_{t-1}, p_t]``, and the predictor of every chunk row. ``x_prev`` then holds
 the previous waveform sample; :func:`~wavekit.generate.source_filter_steps.sf_input` builds the input from it
 and :func:`~wavekit.generate.source_filter_steps.sf_output` turns the drawn

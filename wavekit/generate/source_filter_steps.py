@@ -4,9 +4,8 @@ numba twins of :func:`wavekit.wavenet.source_filter.step_input` and
 :func:`~wavekit.wavenet.source_filter.next_sample`, a few dozen multiply-adds per
 sample: the prediction p_t from the stream's own past output, the input embedding
 of (s'_{t-1}, p_t, e_{t-1}), and de-emphasis of the drawn excitation. Arguments
-``sf_weights = (embed (3, Q, R), coef (1,), pitch (2H, R))`` and ``sf_state = (hist (B, order),
-last (B, 2), lpc (B, C, order + 2H))`` as in the kernels module docstring: each chunk row
-holds the sample's predictor and then its sine source (2H values; H = 0 without one).
+``sf_weights = (embed (3, Q, R), coef (1,))`` and ``sf_state = (hist (B, order),
+last (B, 2), lpc (B, C, order))`` as in the kernels module docstring.
 """
 
 from __future__ import annotations
@@ -60,11 +59,6 @@ def sf_input(b, x_prev, sf_weights, sf_state, t, h):
     _sf_embed_add(embed[0], sp, h, b, True)
     _sf_embed_add(embed[1], p, h, b, False)
     _sf_embed_add(embed[2], e_prev, h, b, False)
-    pitch = sf_weights[2]
-    for j in range(pitch.shape[0]):  # the sine source: h[b] += row[order + j] * pitch[j]
-        v = lpc[b, t, order + j]
-        for r in range(h.shape[1]):
-            h[b, r] = h[b, r] + v * pitch[j, r]
 
 
 @njit(cache=True, error_model="numpy")

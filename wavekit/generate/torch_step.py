@@ -62,8 +62,7 @@ class TorchSlots:
         self.temperature = torch.ones(slots, dtype=torch.float64, device=device)
         self.wave = torch.zeros(slots, chunk, dtype=tdt, device=device)
         self.sf = cfg.source_filter
-        width = cfg.lpc.order + 2 * cfg.pitch_harmonics  # the predictor, then the sine source
-        self.lpc = torch.zeros(slots, chunk, width, dtype=tdt, device=device) if self.sf else None
+        self.lpc = torch.zeros(slots, chunk, cfg.lpc.order, dtype=tdt, device=device) if self.sf else None
         q = cfg.quantization_channels
         # the numba backend's table, so both backends write the same values
         self.decode = torch.from_numpy(mulaw_decode(np.arange(q), q, dtype=self.dtype)).to(device)

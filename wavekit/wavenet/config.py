@@ -42,7 +42,8 @@ class WaveNetConfig:
       pre-emphasised signal, as a mu-law categorical (``output="mulaw"``, needs
       ``cin_channels > 0``). The receptive field grows by ``lpc.order + 1``.
     - ``pitch_harmonics``: source-filter mode only; H > 0 adds a voiced sine
-      source of H harmonics to the network's input (:mod:`wavekit.wavenet.source_filter`):
+      source of H harmonics, 2H sample-rate channels of every layer's local
+      conditioning after the mel (:mod:`wavekit.wavenet.source_filter`):
       in training its phase is that of the recorded speech's fundamental (the
       data pipeline sends it), in generation it runs free on an F0 track the
       model estimates from the mel itself (``pitch``: the F0 search range), so

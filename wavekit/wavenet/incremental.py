@@ -68,7 +68,7 @@ class IncrementalWaveNet:
     ``in_table`` (Q, R) mu-law input embedding, or ``in_w``/``in_b`` (R,) for a
     float input; ``conv_w[i]`` (k*R, G) dilated conv, rows oldest tap first
     (:func:`~wavekit.core.incremental.flatten_conv_weight`); ``conv_b`` (L, G);
-    ``cond_w`` (L*G, cin+gin) or None; ``rs_w[i]`` (G/2, R+S) residual then
+    ``cond_w`` (L*G, cin [+ 2H] + gin) or None; ``rs_w[i]`` (G/2, R+S) residual then
     skip 1x1 — (G/2, S) skip only for the last layer — and ``rs_b[i]``;
     head ``h1_w`` (S, S) with the skip scale folded in, ``h1_b``, ``h2_w`` (S, P), ``h2_b``.
     """
@@ -90,7 +90,7 @@ class IncrementalWaveNet:
         # residual and skip 1x1 fused: (G/2, R + S); the last layer has only the skip (G/2, S)
         self.rs_w = [_out_weight(b).t().contiguous() for b in blocks]
         self.rs_b = [torch.cat([b.res.bias, b.skip.bias]) if b.res is not None else b.skip.bias for b in blocks]
-        # every layer's conditioning projection in one matrix: (L * G, cin + gin)
+        # every layer's conditioning projection in one matrix: (L * G, cin [+ 2H sine source] + gin)
         self.cond_w = torch.cat([b.cond.weight[:, :, 0] for b in blocks]) if blocks[0].cond is not None else None
         # head; the skip scale folds into the first 1x1 (ReLU is positively homogeneous)
         self.h1_w = (m.head[1].weight[:, :, 0] * m.skip_scale).t().contiguous()
@@ -100,7 +100,6 @@ class IncrementalWaveNet:
         # source-filter mode: x_prev is the previous waveform sample, the input is built by
         # wavekit.wavenet.source_filter.step_input from it and the per-sample predictor lpc_t
         self.sf_embed = m.source_filter.embed if m.source_filter is not None else None
-        self.sf_pitch = m.source_filter.pitch_weight if m.source_filter is not None else None  # (2H, R) or None
         self.sf_coef = float(cfg.lpc.preemphasis)
         if self.sf_embed is not None:
             self.in_table, self.in_w, self.in_b = None, None, None
@@ -123,7 +122,7 @@ class IncrementalWaveNet:
 
     @torch.no_grad()
     def conditioning_input(self, c: Tensor | None = None, g: Tensor | None = None, length: int = 1) -> Tensor | None:
-        """Upsampled mel and speaker embedding: (B, cin + gin, length), (B, gin, 1), or None."""
+        """Upsampled mel [, sine source] and speaker embedding: (B, cin [+ 2H] + gin, length), (B, gin, 1), or None."""
         return self.model.conditioning(c, g, length)
 
     @torch.no_grad()
@@ -151,11 +150,11 @@ class IncrementalWaveNet:
 
     @torch.no_grad()
     def lpc_rows(self, c: Tensor | None, length: int) -> Tensor | None:
-        """Source-filter mode: what each sample reads from the mel c, (length, B, order + 2H): its
-        predictor and sine source (:meth:`~wavekit.wavenet.source_filter.SourceFilter.rows`); else None."""
+        """Source-filter mode: the predictor of every sample (length, B, order) from the mel c; else None."""
         if self.sf_embed is None:
             return None
-        return self.model.source_filter.rows(c.to(self.dtype), length).transpose(0, 1).to(self.dtype)
+        a = self.model.source_filter.coefficients(c.to(self.dtype))
+        return self.model.source_filter.per_sample(a, length).transpose(0, 1).to(self.dtype)
 
     def init_state(self, batch_size: int) -> IncrementalState:
         k = self.config.kernel_size
@@ -183,12 +182,12 @@ class IncrementalWaveNet:
     def step(self, x_prev: Tensor, cond_t: Tensor, state: IncrementalState, lpc_t: Tensor | None = None) -> Tensor:
         """x_prev (B,) previous values, cond_t (B, L, G) -> params (B, P) for the next sample; t += 1.
 
-        Source-filter mode: x_prev is the previous waveform sample and lpc_t (B, order + 2H) the
-        predictor and sine source of this sample (:meth:`lpc_rows`); the params are those of the excitation.
+        Source-filter mode: x_prev is the previous waveform sample and lpc_t (B, order) the
+        predictor of this sample (:meth:`lpc_rows`); the params are those of the excitation.
         """
         t, R = state.t, self.R
         if self.sf_embed is not None:
-            h = sfm.step_input(self.sf_embed, self.sf_coef, x_prev, lpc_t, state.sf, self.sf_pitch)
+            h = sfm.step_input(self.sf_embed, self.sf_coef, x_prev, lpc_t, state.sf)
         elif self.in_table is not None:
             h = self.in_table.index_select(0, x_prev)
         else:

@@ -69,7 +69,7 @@ class WaveNet(nn.Module):
                 skip_channels=S,
                 kernel_size=cfg.kernel_size,
                 dilation=d,
-                cond_channels=cfg.cin_channels + cfg.gin_channels,
+                cond_channels=cfg.cin_channels + 2 * cfg.pitch_harmonics + cfg.gin_channels,
                 dropout=cfg.dropout,
                 residual_output=i < cfg.layers - 1,  # the last residual output would go unused
             )
@@ -143,11 +143,19 @@ class WaveNet(nn.Module):
 
     # ---- conditioning ------------------------------------------------------------------------
 
-    def conditioning(self, c: Tensor | None, g: Tensor | None, length: int) -> Tensor | None:
-        """Concatenated block conditioning: (B, cin + gin, length), (B, gin, 1) for speakers only, or None."""
+    def conditioning(
+        self, c: Tensor | None, g: Tensor | None, length: int, source: Tensor | None = None
+    ) -> Tensor | None:
+        """Concatenated block conditioning: (B, cin [+ 2H] + gin, length), (B, gin, 1) for speakers only, or None.
+
+        With a sine source (``pitch_harmonics = H``) its 2H channels follow the mel: ``source``
+        (B, 2H, length) if given, else the one the mel implies (:meth:`sine_source`), as in generation.
+        """
         parts: list[Tensor] = []
         if self._check_mel(c):
             parts.append(self.upsample_mel(c, length))
+            if self.config.pitch_harmonics:
+                parts.append(self.sine_source(c, length) if source is None else source.to(parts[0].dtype))
         emb = self._speaker_embedding(g, parts[0].shape[0] if parts else None)
         if emb is not None:
             parts.append(emb.expand(-1, -1, length) if parts else emb)
@@ -196,7 +204,15 @@ class WaveNet(nn.Module):
         """Mel (B, cin, frames) -> (B, cin, length); needs frames * hop >= length, extra frames are cropped."""
         return self.upsample(self._mel_frames(c, length))[:, :, :length]
 
-    def projected_conditioning(self, c: Tensor | None, g: Tensor | None, length: int) -> list[Tensor] | None:
+    def sine_source(
+        self, c: Tensor, length: int, phase: Tensor | None = None, voicing: Tensor | None = None
+    ) -> Tensor:
+        """The sine source (B, 2H, length): from phase and voicing (B, length) if given, else from the mel c."""
+        return self.source_filter.source(c.to(self._dtype), length, phase, voicing).transpose(1, 2)
+
+    def projected_conditioning(
+        self, c: Tensor | None, g: Tensor | None, length: int, source: Tensor | None = None
+    ) -> list[Tensor] | None:
         """Every block's conditioning term ``block.cond(conditioning(c, g, length))``: L tensors (B, G, length).
 
         Speed: one product for all blocks, at the rate where it is cheapest. The upsampling
@@ -206,11 +222,12 @@ class WaveNet(nn.Module):
         multiply-adds per output value instead of ``cin`` -- less for training crops (34
         frames against 80 bands for 8192 samples), more for whole utterances, where the
         mel is upsampled first. None for a model without a mel (the blocks then project the
-        speaker vector themselves).
+        speaker vector themselves). A sine source (B, 2H, length) is projected at the sample rate.
         """
         if not self._check_mel(c):
             return None
         cin, L = self.config.cin_channels, len(self.blocks)
+        n_src = 2 * self.config.pitch_harmonics
         w = torch.cat([b.cond.weight[:, :, 0] for b in self.blocks])  # (L * G, cin + gin)
         frames = self._mel_frames(c, length)
         if frames.shape[2] < cin:
@@ -219,9 +236,12 @@ class WaveNet(nn.Module):
             proj = torch.matmul(torch.matmul(w[:, :cin], frames), response)
         else:
             proj = torch.matmul(w[:, :cin], self.upsample(frames)[:, :, :length])
+        if n_src:
+            src = self.sine_source(c, length) if source is None else source.to(proj.dtype)
+            proj = proj + torch.matmul(w[:, cin : cin + n_src], src)
         emb = self._speaker_embedding(g, proj.shape[0])
         if emb is not None:
-            proj = proj + torch.matmul(w[:, cin:], emb)  # (B, L * G, 1) broadcast over time
+            proj = proj + torch.matmul(w[:, cin + n_src :], emb)  # (B, L * G, 1) broadcast over time
         return list(proj.chunk(L, dim=1))
 
     # ---- the model -----------------------------------------------------------------------------
@@ -240,16 +260,18 @@ class WaveNet(nn.Module):
             raise ValueError("phase and voicing feed the sine source of a model with pitch_harmonics > 0; this one has none")
         if self.source_filter is not None:
             B, T = wav.shape
-            projected = self.projected_conditioning(c, g, T)  # checks c before the LPC reads it
-            source = self.source_filter.source(c.to(self._dtype), T, phase, voicing)
-            h = self.source_filter.embed_inputs(*self._signals(wav, c), source)
+            source = None
+            if self.config.pitch_harmonics and self._check_mel(c):
+                source = self.sine_source(c, T, phase, voicing)
+            projected = self.projected_conditioning(c, g, T, source)  # checks c before the LPC reads it
+            h = self.source_filter.embed_inputs(*self._signals(wav, c))
         else:
             x = self.targets(wav)
             B, T = x.shape
             prev = torch.cat([self.silence(B, x.device).unsqueeze(1), x[:, :-1]], dim=1)
             h = self.embed_input(prev)
             projected = self.projected_conditioning(c, g, T)
-        cond = self.conditioning(c, g, T) if projected is None else None
+        cond = self.conditioning(c, g, T) if projected is None else None  # no mel: no source either
         skips = 0
         for i, block in enumerate(self.blocks):
             h, s = block(h, cond, projected=projected[i] if projected is not None else None)

@@ -22,9 +22,10 @@ After ExcitNet (Song et al. 2019), LP-WaveNet (Hwang et al. 2019) and LPCNet
   forms ``s'_t = p_t + e_t`` and de-emphasises ``s_t = s'_t + c s_{t-1}``
   (clipped to [-1, 1]), all from its own past output.
 
-With ``pitch_harmonics = H > 0`` the input also holds a voiced sine source,
-``v_t sin(2 pi k phi_t)`` and ``v_t cos(2 pi k phi_t)`` for k = 1..H, through a
-linear map (2H, R) (:func:`sine_source`). ``v_t`` is the voicing (0..1) and
+With ``pitch_harmonics = H > 0`` every layer is also conditioned on a voiced
+sine source, ``v_t sin(2 pi k phi_t)`` and ``v_t cos(2 pi k phi_t)`` for k = 1..H
+(:func:`sine_source`): 2H sample-rate channels of the local conditioning,
+between the upsampled mel and the speaker vector, so each gate sees it. ``v_t`` is the voicing (0..1) and
 ``phi_t`` the phase of the fundamental in cycles. In training both come from
 the recorded speech (the data pipeline's ``phase`` and ``voicing``,
 :mod:`wavekit.audio.pitch`): the sine is locked to the speech's own glottal
@@ -112,9 +113,6 @@ class SourceFilter(nn.Module):
         Q, R = config.quantization_channels, config.residual_channels
         self.embed = nn.Parameter(torch.randn(N_INPUTS, Q, R) / math.sqrt(N_INPUTS))
         self.harmonics = int(config.pitch_harmonics)
-        # the sine source's map (2H, R): a parameter only when there is a source (older checkpoints load as they are)
-        self.pitch_weight = nn.Parameter(torch.randn(2 * self.harmonics, R) / math.sqrt(2 * self.harmonics)) \
-            if self.harmonics else None
         self.register_buffer("mel_mean", torch.zeros(config.cin_channels))
         self.register_buffer("mel_std", torch.ones(config.cin_channels))
 
@@ -126,11 +124,6 @@ class SourceFilter(nn.Module):
             raise ValueError(f"mel_stats must be (2, {self.mel_mean.shape[0]}) mean and positive std")
         self.mel_mean.copy_(stats[0])
         self.mel_std.copy_(stats[1])
-
-    @property
-    def row_width(self) -> int:
-        """Values per sample that generation reads from the mel: the predictor and the sine source, order + 2H."""
-        return self.order + 2 * self.harmonics
 
     def raw_mel(self, c: Tensor) -> Tensor:
         """Normalised mel c (B, cin, frames) -> the raw log-mel it came from (detached)."""
@@ -184,12 +177,6 @@ class SourceFilter(nn.Module):
             )
         return sine_source(phase, voicing, self.harmonics)
 
-    def rows(self, c: Tensor, length: int) -> Tensor:
-        """What generation reads per sample from the mel: (B, length, order + 2H), the predictor then the source."""
-        a_t = self.per_sample(self.coefficients(c), length)
-        src = self.source(c, length, None, None)
-        return a_t if src is None else torch.cat([a_t, src.to(a_t.dtype)], dim=-1)
-
     def signals(self, wav: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Waveform (B, T), mel (B, cin, frames) -> s', p, e, each (B, T)."""
         a_t = self.per_sample(self.coefficients(c), wav.shape[1]).to(wav.dtype)
@@ -197,12 +184,10 @@ class SourceFilter(nn.Module):
         p = predict(sp, a_t)
         return sp, p, sp - p
 
-    def embed_inputs(self, sp: Tensor, p: Tensor, e: Tensor, source: Tensor | None = None) -> Tensor:
-        """The network input (B, R, T) at every t from (s'_{t-1}, p_t, e_{t-1}) and the source (B, T, 2H) at t."""
+    def embed_inputs(self, sp: Tensor, p: Tensor, e: Tensor) -> Tensor:
+        """The network input (B, R, T) at every t from (s'_{t-1}, p_t, e_{t-1}); zeros before the start."""
         prev = lambda x: F.pad(x, (1, 0))[:, :-1]
         h = sum(interpolated_embedding(self.embed[i], x) for i, x in enumerate((prev(sp), p, prev(e))))
-        if source is not None:
-            h = h + torch.matmul(source.to(h.dtype), self.pitch_weight.to(h.dtype))
         return h.transpose(1, 2)
 
     def targets(self, e: Tensor) -> Tensor:
@@ -232,28 +217,19 @@ class SourceFilterState:
             buf[dst] = buf[src]
 
 
-def step_input(
-    embed: Tensor, coef: float, x_prev: Tensor, row_t: Tensor, state: SourceFilterState,
-    pitch_weight: Tensor | None = None,
-) -> Tensor:
+def step_input(embed: Tensor, coef: float, x_prev: Tensor, lpc_t: Tensor, state: SourceFilterState) -> Tensor:
     """The network input (B, R) of step t from the previous sample s_{t-1} = x_prev (B,).
 
     Forms s'_{t-1}, e_{t-1} = s'_{t-1} - p_{t-1}, pushes s'_{t-1} into the history,
-    predicts p_t with the predictor in row_t (B, order + 2H) (:meth:`SourceFilter.rows`)
-    and keeps it in ``state.pred``; adds the sine source of the row's last 2H values.
+    predicts p_t with lpc_t (B, order) and keeps it in ``state.pred``.
     """
-    order = state.hist.shape[1]
-    lpc_t = row_t[:, :order]
     sp = x_prev - coef * state.last
     e_prev = sp - state.pred
     state.hist.copy_(torch.cat([sp.unsqueeze(1), state.hist[:, :-1]], dim=1))
     p = -(lpc_t * state.hist).sum(1)
     state.last.copy_(x_prev)
     state.pred.copy_(p)
-    h = sum(interpolated_embedding(embed[i], v) for i, v in enumerate((sp, p, e_prev)))
-    if pitch_weight is not None:
-        h = h + torch.matmul(row_t[:, order:], pitch_weight)
-    return h
+    return sum(interpolated_embedding(embed[i], v) for i, v in enumerate((sp, p, e_prev)))
 
 
 def next_sample(e: Tensor, coef: float, state: SourceFilterState) -> Tensor:

@@ -83,7 +83,7 @@ def test_a_pure_tone_gives_its_f0_within_a_few_cents(f0):
 
 def test_frames_are_the_mels_frames():
     # a linear chirp: each frame's F0 must be the chirp's frequency at the centre of the mel's frame,
-    # sample i*hop + hop//2; pyin's own centring (i*hop) would be 1.6 Hz (8 ms at 200 Hz/s) off, >= 12 cents here
+    # sample i*hop + hop//2; centring on i*hop would be 1.6 Hz (8 ms at 200 Hz/s) off, 7 .. 25 cents here
     t = np.arange(3 * SR // 2)
     inst = 100.0 + 200.0 * t / SR
     wav = 0.5 * np.cos(2 * np.pi * np.cumsum(inst) / SR)

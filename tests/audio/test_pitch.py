@@ -83,7 +83,7 @@ def test_a_pure_tone_gives_its_f0_within_a_few_cents(f0):
 
 def test_frames_are_the_mels_frames():
     # a linear chirp: each frame's F0 must be the chirp's frequency at the centre of the mel's frame,
-    # sample i*hop + hop//2; pyin's own centring (i*hop) would be 1.6 Hz (8 ms at 200 Hz/s) off, >= 12 cents here
+    # sample i*hop + hop//2; centring on i*hop would be 1.6 Hz (8 ms at 200 Hz/s) off, 7 .. 25 cents here
     t = np.arange(3 * SR // 2)
     inst = 100.0 + 200.0 * t / SR
     wav = 0.5 * np.cos(2 * np.pi * np.cumsum(inst) / SR)
@@ -197,4 +197,19 @@ def test_f0_from_the_mel_agrees_with_f0_from_the_waveform_on_real_speech(two_utt
         assert f_mel.shape == f_wav.shape == (MEL.frames(len(wav)),)
         err = pitch_errors(f_wav, v_wav, f_mel, v_mel)
         assert err["voiced_both"] > 50
-        assert err["f0_rmse_cents"] < 40.0 and err["vuv_error"] < 0.12
+        assert err["f0_rmse_cents"] < 35.0 and err["vuv_error"] < 0.10  # measured 24.4 / 0.007 and 24.3 / 0.052
+
+
+def test_the_cached_pyin_transition_matrix_is_librosas():
+    import librosa.sequence
+
+    f0_from_waveform(np.zeros(4 * HOP), MEL)  # installs the cache
+    cached = librosa.sequence.transition_local
+    fresh = cached.__wrapped__(184, 5, window="triangle", wrap=False)
+    got = cached(184, 5, window="triangle", wrap=False)
+    np.testing.assert_array_equal(got, fresh)
+    assert got is cached(184, 5, window="triangle", wrap=False) and not got.flags.writeable
+    assert cached(184, 7, window="triangle", wrap=False).shape == (184, 184)  # other arguments, other matrix
+    assert not np.array_equal(cached(184, 7, window="triangle", wrap=False), got)
+    widths = np.full(6, 3)  # an array: unhashable, passed on to librosa
+    np.testing.assert_array_equal(cached(6, widths), cached.__wrapped__(6, widths))

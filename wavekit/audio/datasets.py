@@ -185,7 +185,9 @@ class AudioDataset(Dataset):
         phase = fundamental_phase(seg, f0, voiced, self.mel_config)
         voicing = voicing_per_sample(voiced, len(seg), hop)
         cut = slice(begin - lo, end - lo)
-        return phase[cut].astype(np.float32), voicing[cut]
+        phase32 = phase[cut].astype(np.float32)
+        phase32[phase32 >= 1.0] = 0.0  # float64 just below 1 can round up to 1 in float32
+        return phase32, voicing[cut]
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         whole, mel = self.load(index)

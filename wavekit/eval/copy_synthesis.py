@@ -191,3 +191,19 @@ def summary_rows(results: dict[str, dict[str, dict]]) -> list[dict[str, Any]]:
             rows.append({"group": group, "system": res.get("system", key), "baseline": bool(res.get("baseline")),
                          **res["mean"]})
     return rows
+
+
+def card_check(
+    vocoder: Any, items: Sequence[HeldoutItem], out: str | Path, *, max_seconds: float, seed: int = 0
+) -> dict[str, dict[str, float]]:
+    """The check figures of a vocoder's model card: ``{group: {metric: mean}}`` over ``items``, model only.
+
+    What ``tests/pretrained/test_vocoder_card.py`` recomputes and
+    ``recipes/fillets_cs/local/vocoder_card.py`` writes into the card (a few short
+    held-out utterances, seeded, no baselines), so the two can never measure differently.
+    """
+    from wavekit.eval.speech import METRIC_KEYS
+
+    results = copy_synthesis(vocoder, items, out, max_seconds=max_seconds, seed=seed, baselines=())
+    return {group: {k: float(r["model"]["mean"][k]) for k in METRIC_KEYS if k in r["model"]["mean"]}
+            for group, r in results.items()}

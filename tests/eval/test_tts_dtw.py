@@ -67,6 +67,8 @@ def test_dtw_absorbs_a_slower_rendering_of_the_same_sequence():
 def test_dtw_mcd_rejects_mismatched_bands():
     with pytest.raises(ValueError, match="n_mels"):
         dtw_mel_cepstral_distance(np.zeros((80, 5)), np.zeros((40, 5)))
+    with pytest.raises(ValueError, match="NaN"):
+        dtw_mel_cepstral_distance(np.full((80, 5), np.nan), np.zeros((80, 5)))
 
 
 def test_length_partners_pick_the_nearest_other_sentence():

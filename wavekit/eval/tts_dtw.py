@@ -44,6 +44,8 @@ def dtw_mel_cepstral_distance(log_mel_a: Any, log_mel_b: Any, n_coeffs: int = 24
     a, b = np.asarray(log_mel_a, np.float64), np.asarray(log_mel_b, np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[0]:
         raise ValueError(f"log-mels must be (n_mels, frames) with equal n_mels, got {a.shape} and {b.shape}")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("a log-mel holds NaN or infinite values (a broken model or feature); nothing to compare")
     ca, cb = cepstrum_from_log_amplitude(a, n_coeffs), cepstrum_from_log_amplitude(b, n_coeffs)
     return mcd_from_cepstra(ca, cb, align="dtw")
 

@@ -77,8 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not torch.equal(a, b):
         raise CheckpointError(f"{args.out} decodes differently from {src}")
     records = [{k: r[k] for k in ("step", *CURVES) if k in r} for r in read_metrics_jsonl(args.run / "metrics.jsonl")]
+    last = max((int(r["step"]) for r in records if "step" in r), default=shipped.step)
     plot_training_curves(records, args.curves, title=f"embedded English voice: Tacotron 2 on espeak-ng en-us "
-                         f"({shipped.step} steps)")
+                         f"({last} steps; shipped: step {shipped.step})")
     params = sum(p.numel() for p in shipped.model.parameters())
     print(f"wrote {args.out}: step {shipped.step}, {params:,} parameters, {size:,} bytes ({size / 2**20:.2f} MiB)")
     print(f"wrote {args.curves}")

@@ -90,7 +90,6 @@ def _as_wave(wav: Any, name: str) -> np.ndarray:
 def mel_cepstrum(wav: Any, config: SpectralConfig = SpectralConfig()) -> np.ndarray:
     """Mel-cepstral coefficients c1..c_n of a waveform: (T,) -> (frames, n_coeffs)."""
     import librosa
-    import scipy.fft
 
     x = _as_wave(wav, "wav")
     mel = librosa.feature.melspectrogram(
@@ -104,8 +103,25 @@ def mel_cepstrum(wav: Any, config: SpectralConfig = SpectralConfig()) -> np.ndar
         power=2.0,
     )
     log_amp = 0.5 * np.log(np.maximum(mel, config.mel_floor))  # (n_mels, frames)
-    ceps = scipy.fft.dct(log_amp, type=2, axis=0) / (2 * config.n_mels)  # c_k, see module docstring
-    return ceps[1 : config.n_coeffs + 1].T.copy()
+    return cepstrum_from_log_amplitude(log_amp, config.n_coeffs)
+
+
+def cepstrum_from_log_amplitude(log_amp: Any, n_coeffs: int = 24) -> np.ndarray:
+    """Mel-cepstrum c1..c_n of a natural-log *amplitude* mel spectrogram: (n_bands, frames) -> (frames, n_coeffs).
+
+    The cepstral convention of the module docstring (DCT-II scaled by 1/(2N));
+    :func:`mel_cepstrum` applies it to a waveform's mel, and it applies as well to
+    a wavekit log-mel feature (``ln`` of a magnitude mel, ``wavekit.audio.MelConfig``).
+    """
+    import scipy.fft
+
+    a = np.asarray(log_amp, dtype=np.float64)
+    if a.ndim != 2 or a.shape[1] == 0:
+        raise ValueError(f"log_amp must be (n_bands, frames) with frames >= 1, got shape {a.shape}")
+    if not 1 <= n_coeffs < a.shape[0]:
+        raise ValueError(f"n_coeffs must be in 1..n_bands-1 (got {n_coeffs} with {a.shape[0]} bands)")
+    ceps = scipy.fft.dct(a, type=2, axis=0) / (2 * a.shape[0])  # c_k, see module docstring
+    return ceps[1 : n_coeffs + 1].T.copy()
 
 
 def log_magnitude_db(wav: Any, config: SpectralConfig = SpectralConfig()) -> np.ndarray:

@@ -89,8 +89,8 @@ CHILD_NUMBA_FILES = {"recipes/test_recipes_e2e.py", "test_egs.py", "generate/tes
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under ``--dist loadgroup``: group tests by file (module and session fixtures built once; files
-    sharing a SHARED_FIXTURES fixture merged), files with slow tests first (the longest units start
-    early and the short ones fill in at the end); each file's tests keep their order."""
+    sharing a SHARED_FIXTURES fixture merged), the long units first and the short ones filling in at
+    the end (see ``order``); each file's tests keep their order."""
     by_file: dict[str, list[pytest.Item]] = {}
     for item in items:
         by_file.setdefault(Path(str(item.path)).resolve().relative_to(TESTS).as_posix(), []).append(item)
@@ -107,8 +107,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         group = shared[0] if shared else rel
         for item in file_items:
             item.add_marker(pytest.mark.xdist_group(group))
-    slow_first = sorted(by_file, key=lambda rel: not any(i.get_closest_marker("slow") for i in by_file[rel]))
-    items[:] = [item for rel in slow_first for item in by_file[rel]]
+    def order(rel: str) -> int:
+        """The Tacotron group first (~1 min of training before any numba use, while the other worker
+        compiles the vocoder kernels for the first speech recipe), then the recipes, other slow files."""
+        file_items = by_file[rel]
+        if any(f in getattr(i, "fixturenames", ()) for i in file_items for f in SHARED_FIXTURES):
+            return 0
+        if rel in SPLIT_FILES:
+            return 1
+        return 2 if any(i.get_closest_marker("slow") for i in file_items) else 3
+
+    items[:] = [item for rel in sorted(by_file, key=order) for item in by_file[rel]]
 
 
 def _numba_lock_path() -> Path:

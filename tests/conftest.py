@@ -86,20 +86,22 @@ SHARED_FIXTURES = ("trained_tts",)
 CHILD_NUMBA_FILES = {"recipes/test_recipes_e2e.py", "test_egs.py", "generate/test_generate_faults.py"}
 
 
+def _rel(path: os.PathLike) -> str:
+    """A test file's path relative to tests/ (as given when outside it)."""
+    p = Path(path).resolve()
+    return p.relative_to(TESTS).as_posix() if p.is_relative_to(TESTS) else str(p)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under ``--dist loadgroup``: group tests by file (module and session fixtures built once; files
     sharing a SHARED_FIXTURES fixture merged), the long units first and the short ones filling in at
     the end (see ``order``); each file's tests keep their order."""
-    by_file: dict[str, list[pytest.Item]] = {}
-    for item in items:
-        by_file.setdefault(Path(str(item.path)).resolve().relative_to(TESTS).as_posix(), []).append(item)
-    for rel, file_items in by_file.items():
-        if rel in CHILD_NUMBA_FILES:
-            for item in file_items:
-                item.add_marker(pytest.mark.usefixtures("numba_vocoder_cached"))
     if getattr(config.option, "dist", "no") != "loadgroup":
         return
+    by_file: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        by_file.setdefault(_rel(item.path), []).append(item)
     for rel, file_items in by_file.items():
         if rel in SPLIT_FILES:
             continue
@@ -160,6 +162,13 @@ def _serialize_numba_compiles() -> None:
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     _serialize_numba_compiles()
+
+
+@pytest.fixture(autouse=True)
+def _child_numba_cache(request: pytest.FixtureRequest) -> None:
+    """The tests of CHILD_NUMBA_FILES start with the vocoder kernels in numba's cache."""
+    if _rel(request.node.path) in CHILD_NUMBA_FILES:
+        request.getfixturevalue("numba_vocoder_cached")
 
 
 @pytest.fixture(scope="session")

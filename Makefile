@@ -4,7 +4,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := .make-stamps
-# The suite on both cores (pytest-xdist): files whole on a worker, slow ones first (tests/conftest.py).
+# The suite on both cores (pytest-xdist): files whole on a worker, slow ones first (tests/conftest.py);
+# `make test TEST_WORKERS=0` runs it in one process.
 TEST_WORKERS ?= 2
 PYTEST_DIST  := -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 

@@ -4,6 +4,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := .make-stamps
+# The suite on both cores (pytest-xdist): files whole on a worker, slow ones first (tests/conftest.py);
+# `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= 2
+PYTEST_DIST  := -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 .PHONY: setup data demo test test-fast lint clean help wheels
 
@@ -35,10 +39,10 @@ lint: setup
 	$(PY) -m ruff check wavekit tests recipes scripts egs
 
 test: setup data lint
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q $(PYTEST_DIST) tests
 
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow" tests
+	$(PY) -m pytest -q $(PYTEST_DIST) -m "not slow" tests
 
 clean:
 	rm -rf $(VENV) $(STAMP) exp

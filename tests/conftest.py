@@ -1,9 +1,18 @@
-"""Shared fixtures: offline data locations (skip with the install command if absent)."""
+"""Shared fixtures: offline data locations (skip with the install command if absent).
+
+Also what the suite needs under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``):
+test files kept whole on one worker, the slow ones handed out first, and numba compiles
+serialized across the workers (see the section at the end).
+"""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import shutil
+import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -61,3 +70,129 @@ def cuda_device() -> torch.device:
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA device")
     return torch.device("cuda")
+
+
+# ----------------------------------------------------------------- pytest-xdist (make test: -n 2 --dist loadgroup)
+
+TESTS = Path(__file__).resolve().parent
+# Files whose tests share nothing costly (each builds its own tmp experiment): one unit per test, so
+# the recipe runs spread over the workers instead of queueing on one.
+SPLIT_FILES = {"recipes/test_recipes_e2e.py"}
+# Session fixtures too costly to build on every worker: the files using one run as one unit.
+SHARED_FIXTURES = ("trained_tts",)
+# Files whose tests run numba kernels in a child process (`wavekit vocode`, egs/): they first put the
+# vocoder's kernels in numba's on-disk cache from this process, so no child compiles them beside a
+# worker that is compiling (see _serialize_numba_compiles).
+CHILD_NUMBA_FILES = {"recipes/test_recipes_e2e.py", "test_egs.py", "generate/test_generate_faults.py"}
+
+
+def _rel(path: os.PathLike) -> str:
+    """A test file's path relative to tests/ (as given when outside it)."""
+    p = Path(path).resolve()
+    return p.relative_to(TESTS).as_posix() if p.is_relative_to(TESTS) else str(p)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``--dist loadgroup``: group tests by file (module and session fixtures built once; files
+    sharing a SHARED_FIXTURES fixture merged), the long units first and the short ones filling in at
+    the end (see ``order``); each file's tests keep their order."""
+    if getattr(config.option, "dist", "no") != "loadgroup":
+        return
+    by_file: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        by_file.setdefault(_rel(item.path), []).append(item)
+    for rel, file_items in by_file.items():
+        if rel in SPLIT_FILES:
+            continue
+        shared = sorted({f for item in file_items for f in SHARED_FIXTURES if f in getattr(item, "fixturenames", ())})
+        group = shared[0] if shared else rel
+        for item in file_items:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+    def order(rel: str) -> int:
+        """The Tacotron group first (~1 min of training before any numba use, while the other worker
+        compiles the vocoder kernels for the first speech recipe), then the recipes, other slow files."""
+        file_items = by_file[rel]
+        if any(f in getattr(i, "fixturenames", ()) for i in file_items for f in SHARED_FIXTURES):
+            return 0
+        if rel in SPLIT_FILES:
+            return 1
+        return 2 if any(i.get_closest_marker("slow") for i in file_items) else 3
+
+    items[:] = [item for rel in sorted(by_file, key=order) for item in by_file[rel]]
+
+
+def _numba_lock_path() -> Path:
+    """One lock file per checkout (numba caches next to the sources), shared by the workers."""
+    return Path(tempfile.gettempdir()) / f"wavekit-numba-{hashlib.sha1(str(TESTS).encode()).hexdigest()[:12]}.lock"
+
+
+def _serialize_numba_compiles() -> None:
+    """One numba compile (or cache load) at a time across the xdist workers of this checkout.
+
+    numba's on-disk cache is not safe for two processes saving different signatures of one function
+    at once: both read the same index, pick the same data file name, and the last index and the last
+    data file written may come from different processes (the index then maps a signature to another
+    signature's code). Under the lock a worker that waited finds the other's result in the cache and
+    loads it instead of compiling the same kernel again. Compiles nested in a compile (a kernel's
+    callees) run under the lock already held.
+    """
+    from numba.core.dispatcher import Dispatcher
+
+    original = Dispatcher.compile
+    guard = threading.RLock()
+    depth = 0
+    fd = os.open(_numba_lock_path(), os.O_RDWR | os.O_CREAT, 0o666)
+
+    def compile(self, sig):  # noqa: ANN001 (numba's signature)
+        nonlocal depth
+        with guard:
+            if depth == 0:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            depth += 1
+            try:
+                return original(self, sig)
+            finally:
+                depth -= 1
+                if depth == 0:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+
+    Dispatcher.compile = compile
+
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    _serialize_numba_compiles()
+
+
+@pytest.fixture(autouse=True)
+def _child_numba_cache(request: pytest.FixtureRequest) -> None:
+    """The tests of CHILD_NUMBA_FILES start with the vocoder kernels in numba's cache."""
+    if _rel(request.node.path) in CHILD_NUMBA_FILES:
+        request.getfixturevalue("numba_vocoder_cached")
+
+
+@pytest.fixture(scope="session")
+def numba_vocoder_cached(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`wavekit vocode` run once in this process (compiles under the lock above, or loads the cache),
+    so that the vocoder kernels of a child `wavekit vocode` are in numba's cache before it starts."""
+    import numpy as np
+    from click.testing import CliRunner
+
+    from wavekit.cli import cli
+    from wavekit.config import to_dict
+    from wavekit.train.checkpoint import save_checkpoint
+    from wavekit.wavenet import WaveNet, WaveNetConfig
+
+    base = tmp_path_factory.mktemp("numba_warm")
+    cfg = WaveNetConfig(layers=2, stacks=1, residual_channels=4, gate_channels=8, skip_channels=4,
+                        cin_channels=80, upsample_scales=[4, 4, 4, 4], gin_channels=4, n_speakers=2)
+    with torch.random.fork_rng():  # leaves the global generator as the tests left it
+        torch.manual_seed(0)
+        model = WaveNet(cfg)
+    save_checkpoint(base / "v.pt", {"kind": "wavenet", "config": to_dict(cfg), "model": model.state_dict()})
+    np.save(base / "m.npy", np.zeros((80, 2), np.float32))
+    for slots in ("8", "1"):
+        res = CliRunner().invoke(cli, ["vocode", "-c", str(base / "v.pt"), str(base / "m.npy"), "-o",
+                                       str(base / f"out{slots}"), "--slots", slots, "--speaker", "1"])
+        assert res.exit_code == 0, res.output

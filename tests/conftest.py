@@ -123,6 +123,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = [item for rel in sorted(by_file, key=order) for item in by_file[rel]]
 
 
+def _warm_librosa_numba() -> None:
+    """Compile (or load) librosa's own numba functions that the suite uses, once, before any worker starts.
+
+    librosa caches them beside its sources in the venv, and its gufuncs (``localmin`` in pyin, ...)
+    do not compile through ``Dispatcher.compile``, so the lock below cannot order them: two workers
+    compiling them at once on a fresh venv wrote a cache that made every later ``pyin`` crash
+    (segmentation fault). Run in the xdist controller (or a plain run) it leaves only cache loads.
+    """
+    import librosa
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        x = (0.1 * rng.standard_normal(4096)).astype(dtype)
+        librosa.pyin(x, fmin=60, fmax=500, sr=16000, frame_length=1024, hop_length=256)
+        librosa.pyin(x, fmin=60, fmax=500, sr=16000, frame_length=1024, hop_length=256, resolution=0.2,
+                     n_thresholds=30)
+        librosa.yin(x, fmin=60, fmax=500, sr=16000, frame_length=1024, hop_length=256)
+        librosa.lpc(x, order=16)
+        librosa.util.localmax(x)
+        librosa.util.localmin(x)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # the controller, or a run without xdist
+        _warm_librosa_numba()
+
+
 def _numba_lock_path() -> Path:
     """One lock file per checkout (numba caches next to the sources), shared by the workers."""
     return Path(tempfile.gettempdir()) / f"wavekit-numba-{hashlib.sha1(str(TESTS).encode()).hexdigest()[:12]}.lock"

@@ -78,6 +78,9 @@ def ensure_tracks(root: Path, files: list[str], mel: MelConfig, pitch: PitchConf
             _compute(item, out, mel, pitch)
             bar.update()
     else:
+        # compile (or load) librosa's numba code here first: two fresh workers compiling it at once
+        # can write a cache that crashes every later pyin
+        f0_from_waveform(np.zeros(4 * mel.n_fft), mel, pitch)
         ctx = multiprocessing.get_context("spawn")  # torch + fork is unsafe
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as ex:
             for _ in ex.map(_compute_job, [(item, out, mel, pitch) for item, out in todo], chunksize=4):

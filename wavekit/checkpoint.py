@@ -284,3 +284,21 @@ def extra_of(source: Any) -> dict[str, Any]:
 def model_of(source: Any) -> Any:
     """The ``nn.Module`` of a :class:`LoadedModel`, or ``source`` itself."""
     return source.model if isinstance(source, LoadedModel) else source
+
+
+# What a shipped checkpoint keeps: the weights and what rebuilding and using them needs.
+KEEP_KEYS = ("kind", "config", "model", "step", "metrics", "train_config")
+DROP_KEYS = ("optimizer", "scheduler", "scaler", "rng", "data_state", "ema", "format", "version")
+
+
+def strip_checkpoint(src: str | Path, dst: str | Path) -> Path:
+    """Write ``src`` for shipping, without optimizer state to ``dst`` (EMA weights, when present, become the weights).
+
+    Everything a data builder added (``audio``, ``speakers``, ``symbols``, ...) is kept.
+    """
+    ckpt = load_checkpoint(src)
+    out = {k: ckpt[k] for k in KEEP_KEYS if k in ckpt}
+    if ckpt.get("ema"):
+        out["model"] = ckpt["ema"]
+    out.update({k: v for k, v in ckpt.items() if k not in KEEP_KEYS and k not in DROP_KEYS})
+    return save_checkpoint(dst, out)

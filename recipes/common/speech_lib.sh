@@ -77,9 +77,8 @@ speech_download() {
   "$PY" "$recipe_dir/local/download.py" --out "$downloads" "${corpus_args[@]}" "$@"
 }
 
-# Stages 2-5 of every vocoder recipe, from $exp/data/manifest.csv; $1 is the report title.
-# Uses $speakers (comma list, or empty for every speaker) for the held-out utterances.
-vocoder_stages() {
+# Stages 2 (preprocess $exp/data/manifest.csv) and 3 (train) of every vocoder recipe.
+preprocess_train_stages() {
   if begin_stage 2 preprocess; then
     speech_preprocess "$exp/data/manifest.csv"
     end_stage 2 preprocess
@@ -88,6 +87,12 @@ vocoder_stages() {
     speech_train
     end_stage 3 train
   fi
+}
+
+# Stages 2-5 of every vocoder recipe, from $exp/data/manifest.csv; $1 is the report title.
+# Uses $speakers (comma list, or empty for every speaker) for the held-out utterances.
+vocoder_stages() {
+  preprocess_train_stages
   if begin_stage 4 vocode; then
     speech_vocode "$speakers"
     end_stage 4 vocode

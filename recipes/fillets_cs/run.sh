@@ -61,14 +61,7 @@ if [ -z "$heldout_list" ]; then
   vocoder_stages "fillets_cs: two-speaker WaveNet vocoder ($(basename "$conf"))"
 else
   # the embedded vocoder: every voice, one speaker and a fixed list held out (conf/pretrained.yaml)
-  if begin_stage 2 preprocess; then
-    speech_preprocess "$exp/data/manifest.csv"
-    end_stage 2 preprocess
-  fi
-  if begin_stage 3 train; then
-    speech_train
-    end_stage 3 train
-  fi
+  preprocess_train_stages
   if begin_stage 4 vocode_heldout_list; then
     ckpt=$(newest_checkpoint "$exp/train")
     [ -n "$ckpt" ] || { echo "Error: no checkpoint in $exp/train; run the train stage first" >&2; exit 1; }
@@ -85,7 +78,7 @@ else
   fi
   if begin_stage 6 export; then
     ckpt=$(newest_checkpoint "$exp/train")
-    "$PY" -c 'import sys; from wavekit.pretrained.files import strip_checkpoint; strip_checkpoint(*sys.argv[1:])' \
+    "$PY" -c 'import sys; from wavekit.checkpoint import strip_checkpoint; strip_checkpoint(*sys.argv[1:])' \
       "$ckpt" "$exp/vocoder.pt"
     echo "stripped $ckpt -> $exp/vocoder.pt ($(du -h "$exp/vocoder.pt" | cut -f1)); to embed it:" \
       "cp $exp/vocoder.pt wavekit/pretrained/vocoder.pt"

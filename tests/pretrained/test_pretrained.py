@@ -255,8 +255,7 @@ def test_card_figures_parses_the_check_block(embedded: Path) -> None:
 
 
 def test_strip_keeps_what_loading_needs(embedded: Path, tmp_path: Path) -> None:
-    from wavekit.checkpoint import load_checkpoint
-    from wavekit.pretrained.files import strip_checkpoint
+    from wavekit.checkpoint import load_checkpoint, strip_checkpoint
 
     out = strip_checkpoint(embedded / "vocoder.pt", tmp_path / "stripped.pt")
     ckpt = load_checkpoint(out)

@@ -5,7 +5,7 @@ load them like any checkpoint (:func:`wavekit.checkpoint.load`,
 ``torch.load(weights_only=True)``: opening one never runs code from it); the
 CLI's ``vocode`` and ``synthesize`` use them when no checkpoint is given, and
 ``wavekit info`` lists them. Each is a normal wavekit checkpoint, stripped of
-its optimizer state (:func:`wavekit.pretrained.files.strip_checkpoint`), shipped as package data beside
+its optimizer state (:func:`wavekit.checkpoint.strip_checkpoint`), shipped as package data beside
 its model card (``<name>.md``) and training curves.
 
 A card holds its figures as one fenced ``json`` block under a ``## Check
@@ -24,7 +24,7 @@ fixed list its recipe held out (``recipes/fillets_cs/conf/pretrained_heldout.tsv
 holding the same file names (a development copy, or tests).
 
 Ground floor: imports nothing of wavekit but :mod:`wavekit.errors` (:mod:`wavekit.checkpoint`
-imports it); :mod:`wavekit.pretrained.files` strips and describes the shipped files.
+imports it); :func:`wavekit.checkpoint.strip_checkpoint` strips a trained file for shipping.
 """
 
 from __future__ import annotations

@@ -204,9 +204,7 @@ def info(checkpoint: str | None, old_checkpoint: str | None, as_json: bool) -> N
 
     s = summarize(resolve_source(checkpoint))  # an embedded model: its file
     if is_spec(checkpoint):
-        from wavekit.pretrained.files import describe
-
-        s["pretrained"] = describe(checkpoint)
+        s["pretrained"] = _describe_pretrained(checkpoint)
     if as_json:
         click.echo(json.dumps(s, indent=2))
         return
@@ -233,12 +231,29 @@ def info(checkpoint: str | None, old_checkpoint: str | None, as_json: bool) -> N
     click.echo("  " + yaml.safe_dump(s["config"], sort_keys=False).rstrip().replace("\n", "\n  "))
 
 
+def _describe_pretrained(name: str) -> dict[str, Any]:
+    """What ``wavekit info`` says of an embedded model (parameters only when its file is installed)."""
+    from wavekit.checkpoint import load
+    from wavekit.pretrained import card_path, entry, path_of
+
+    e, path, card = entry(name), path_of(name), card_path(name)
+    out: dict[str, Any] = {
+        "name": e.spec, "kind": e.kind, "description": e.description, "file": str(path),
+        "installed": path.is_file(), "training_data": e.training_data,
+        "card": str(card) if card.is_file() else None,
+    }
+    if path.is_file():
+        loaded = load(e.spec)
+        out.update(parameters=sum(p.numel() for p in loaded.model.parameters()), step=loaded.step,
+                   file_bytes=path.stat().st_size)
+    return out
+
+
 def _list_pretrained(as_json: bool) -> None:
     """``wavekit info`` with no checkpoint: every embedded model, installed or not."""
     from wavekit.pretrained import REGISTRY
-    from wavekit.pretrained.files import describe
 
-    models = [describe(name) for name in REGISTRY]
+    models = [_describe_pretrained(name) for name in REGISTRY]
     if as_json:
         click.echo(json.dumps({"pretrained": models}, indent=2))
         return

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import torch
 
@@ -27,28 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # recipes/ for `co
 
 from common.corpus import run_main  # noqa: E402
 
-from wavekit.checkpoint import load, load_checkpoint, save_checkpoint  # noqa: E402
+from wavekit.checkpoint import load, strip_checkpoint  # noqa: E402
 from wavekit.errors import CheckpointError  # noqa: E402
 from wavekit.eval.plots import plot_training_curves, read_metrics_jsonl  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
-TRAINING_STATE = ("optimizer", "scheduler", "scaler", "rng", "data_state", "ema")
 CURVES = ("loss", "valid_loss")
-
-
-def strip(src: Path, dst: Path) -> Path:
-    """``src`` without training state, to ``dst`` (the package's own stripper where this wavekit has one)."""
-    try:
-        from wavekit.pretrained.files import strip_checkpoint
-    except ImportError:
-        strip_checkpoint = None
-    if strip_checkpoint is not None:
-        return strip_checkpoint(src, dst)
-    ckpt = load_checkpoint(src)
-    out: dict[str, Any] = {k: v for k, v in ckpt.items() if k not in TRAINING_STATE}
-    if ckpt.get("ema"):
-        out["model"] = ckpt["ema"]
-    return save_checkpoint(dst, out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -61,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     src = args.run / "checkpoints" / args.checkpoint
-    strip(src, args.out)
+    strip_checkpoint(src, args.out)
     size = args.out.stat().st_size
     if size > args.max_mb * 1024 * 1024:
         raise CheckpointError(f"{args.out} is {size / 2**20:.2f} MiB, over the {args.max_mb:g} MiB limit")

@@ -226,6 +226,20 @@ def test_source_filter_signals_are_the_linear_prediction_of_the_preemphasised_wa
     assert torch.equal(model.targets(wav, c), mulaw_encode(e, model.config.quantization_channels))
 
 
+@pytest.mark.parametrize("excitation", ["none", "lpc", "pitch"])
+def test_log_prob_is_forward_scored_at_targets_with_the_lpc_computed_once(excitation, monkeypatch):
+    """log_prob == distribution.log_prob(forward, targets) exactly; the LPC from the mel runs once per call."""
+    model = tiny_model(F64, cin_channels=6, excitation=excitation)
+    wav, c, g = inputs(model, 2, 5 * HOP)
+    reference = model.distribution.log_prob(model(wav, c, g), model.targets(wav, c))
+    calls = []
+    if model.source_filter is not None:
+        signals = model.source_filter.signals
+        monkeypatch.setattr(model.source_filter, "signals", lambda *a: calls.append(1) or signals(*a))
+    assert torch.equal(model.log_prob(wav, c, g), reference)
+    assert len(calls) == (0 if excitation == "none" else 1)
+
+
 @pytest.mark.parametrize("excitation", ["lpc", "pitch"])
 def test_source_filter_checkpoint_describes_itself(tmp_path, excitation):
     """wavekit.load rebuilds the source-filter vocoder, its LPC settings and mel statistics, without the YAML."""

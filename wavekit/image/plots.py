@@ -43,7 +43,7 @@ def save_grid(images: torch.Tensor, levels: int, path: str | Path, nrow: int = 8
     grid = image_grid(images, levels, nrow)
     inch = max(6.0 / max(grid.shape[:2]), 0.04)  # at least 6 inches on the long side
     fig = plt.figure(figsize=(grid.shape[1] * inch, grid.shape[0] * inch + (0.4 if title else 0.0)))
-    ax = fig.add_axes([0, 0, 1, 0.92 if title else 1])
+    ax = fig.add_axes((0.0, 0.0, 1.0, 0.92 if title else 1.0))
     ax.imshow(grid, interpolation="nearest")
     ax.axis("off")
     if title:

@@ -12,7 +12,7 @@ import os
 import random
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -99,7 +99,8 @@ def prune(ckpt_dir: str | Path, keep_last: int) -> None:
 
 def rng_state() -> dict[str, Any]:
     """Python, numpy, torch (and CUDA) generator states, as checkpoint-safe plain data."""
-    np_state = np.random.get_state()
+    # legacy=True (the default) returns the tuple form; numpy's stubs only say "dict or tuple"
+    np_state = cast("tuple[str, np.ndarray, int, int, float]", np.random.get_state())
     state: dict[str, Any] = {
         "python": random.getstate(),
         "numpy": [np_state[0], np_state[1].tolist(), int(np_state[2]), int(np_state[3]), float(np_state[4])],

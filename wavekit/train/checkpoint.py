@@ -75,6 +75,8 @@ def point_last(ckpt_dir: str | Path, target: Path) -> None:
     """Make ``last.pt`` name ``target`` (relative symlink, replaced atomically; a copy where links fail)."""
     d = Path(ckpt_dir)
     link = d / "last.pt"
+    # Not wavekit.atomic: that writes a file's bytes; here the thing replaced is a symlink
+    # (os.symlink into a fixed temp name, then the same atomic os.replace).
     tmp = d / ".last.pt.tmp"
     tmp.unlink(missing_ok=True)
     try:

@@ -122,7 +122,7 @@ class Trainer:
         else:
             if ckpt_io.latest_checkpoint(self.ckpt_dir) is not None:
                 raise ConfigError(
-                    f"{self.ckpt_dir} already holds checkpoints; resume them (--resume) or choose another --out"
+                    f"{self.ckpt_dir} already holds checkpoints; resume them (--resume) or choose another -o/--outdir"
                 )
             ckpt_io.seed_everything(cfg.seed + 1009 * self.info.rank)
         stop = min(cfg.steps, max_steps) if max_steps is not None else cfg.steps
@@ -364,14 +364,14 @@ class Trainer:
         path = ckpt_io.latest_checkpoint(self.ckpt_dir)
         if path is None:
             if self.info.is_main:
-                tqdm.write(f"--resume: no checkpoint in {self.ckpt_dir}; starting from scratch (is --out right?)")
+                tqdm.write(f"--resume: no checkpoint in {self.ckpt_dir}; starting from scratch (is -o/--outdir right?)")
             ckpt_io.seed_everything(self.cfg.seed + 1009 * self.info.rank)
             return
         ckpt = ckpt_io.load_checkpoint(path, map_location=self.device)
         if ckpt["kind"] != self.kind or ckpt["config"] != to_dict(self.model.config):
             raise CheckpointError(
                 f"{path} was trained with a different model ({ckpt['kind']} {ckpt['config']}); "
-                "resume with the same model config or choose another --out"
+                "resume with the same model config or choose another -o/--outdir"
             )
         try:
             self.model.load_state_dict(ckpt["model"])
@@ -382,7 +382,7 @@ class Trainer:
             if self.scaler is not None and ckpt.get("scaler"):
                 self.scaler.load_state_dict(ckpt["scaler"])
         except (KeyError, ValueError, RuntimeError) as e:
-            raise CheckpointError(f"{path}: cannot restore the training state ({e}); choose another --out") from None
+            raise CheckpointError(f"{path}: cannot restore the training state ({e}); choose another -o/--outdir") from None
         self.step = int(ckpt["step"])
         ds = ckpt["data_state"]
         # A different batch size or process count keeps the epoch and rounds the item offset down.

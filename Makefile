@@ -14,7 +14,7 @@ PYTEST_DIST  := -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 help:
 	@echo "make demo   - set up .venv and offline data, speak with the embedded models, then run the fillets_cs recipe (demo config)"
 	@echo "make test   - set up .venv (with test extras) and offline data, lint, run the whole test suite"
-	@echo "make lint   - ruff (lint + import order) over the whole tree"
+	@echo "make lint   - ruff (lint + import order) over the whole tree, then mypy over wavekit/"
 	@echo "make wheels - collect the non-torch dependencies as Python 3.12 wheels in wheels/ (for scripts/device_check.sh)"
 
 $(STAMP)/venv: pyproject.toml
@@ -37,6 +37,7 @@ demo: setup data
 
 lint: setup
 	$(PY) -m ruff check wavekit tests recipes scripts egs
+	$(PY) -m mypy
 
 test: setup data lint
 	$(PY) -m pytest -q $(PYTEST_DIST) tests

@@ -84,7 +84,7 @@ train_run() {  # name seconds extra-args...
   rm -rf "$out"
   timeout --preserve-status -s INT "$secs" "$PY" -m wavekit train --config "$repo/wheels/vocoder.yaml" --quiet \
     --set data.root="$dump" --set train.device="$device" --set train.log_every=10 --set train.eval_every=0 \
-    --set train.num_workers=2 ${train_small[@]+"${train_small[@]}"} "$@" --out "$out" >>"$log" 2>&1
+    --set train.num_workers=2 ${train_small[@]+"${train_small[@]}"} "$@" -o "$out" >>"$log" 2>&1
   local rc=$?
   cp "$out/metrics.jsonl" "$OUT/$name" 2>/dev/null || true
   [ $rc -eq 0 ] || [ $rc -eq 130 ] || { say "training $name FAILED (exit $rc)"; status=1; }

@@ -14,6 +14,7 @@ for vocode). None of these shows a traceback, in a shell or under click's
 from __future__ import annotations
 
 import errno
+from typing import Any
 
 import click
 
@@ -24,7 +25,7 @@ from wavekit.errors import WRITE_ONLY_ERRNOS, WavekitError, output_error
 class WavekitGroup(click.Group):
     """A click group that turns wavekit's user errors into clean CLI failures."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except WavekitError as e:

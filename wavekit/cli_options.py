@@ -36,3 +36,36 @@ def pick_checkpoint(checkpoint: str | None, old_checkpoint: str | None, *, depre
     if checkpoint is None:
         raise click.UsageError("missing option -c/--checkpoint")
     return checkpoint
+
+
+def outdir_option(help_text: str, old: str = "--out") -> Callable[[Any], Any]:
+    """``-o/--outdir DIR`` (a folder output) plus the older spelling ``old`` (hidden) as ``old_outdir``.
+
+    Resolve the two with :func:`pick_outdir`. A file output is ``-o/--output FILE`` instead.
+    """
+
+    def decorate(f: Any) -> Any:
+        f = click.option(old, "old_outdir", type=click.Path(file_okay=False), default=None, hidden=True,
+                         help="Deprecated spelling of -o/--outdir.")(f)
+        return click.option("-o", "--outdir", "outdir", type=click.Path(file_okay=False), default=None,
+                            help=f"{help_text}  [required]")(f)
+
+    return decorate
+
+
+def pick_outdir(outdir: str | None, old_outdir: str | None, *, old: str = "--out") -> str:
+    """The folder given as ``-o/--outdir`` or with the older spelling; a usage error (exit 2) if missing or twice."""
+    return pick_spelling(outdir, old_outdir, name="-o/--outdir", old=old, what="the output folder")
+
+
+def pick_spelling(value: str | None, old_value: str | None, *, name: str, old: str, what: str) -> str:
+    """A required value given as option ``name`` or its deprecated spelling ``old`` (a note on stderr);
+    a usage error (exit 2) if it is missing or given both ways."""
+    if value is not None and old_value is not None:
+        raise click.UsageError(f"give {what} once, as {name} ({old} is its deprecated spelling)")
+    if old_value is not None:
+        click.echo(f"Note: {old} is deprecated; pass {what} as {name}", err=True)
+        return old_value
+    if value is None:
+        raise click.UsageError(f"missing option {name}")
+    return value

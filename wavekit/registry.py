@@ -29,8 +29,8 @@ from wavekit.errors import ConfigError
 @dataclass(frozen=True)
 class ModelEntry:
     kind: str
-    config_cls: type
-    model_cls: type
+    config_cls: type[Any]  # a dataclass
+    model_cls: type[Any]  # an nn.Module class with a ``from_config(cfg)`` classmethod (register_model checks)
 
 
 @dataclass
@@ -52,7 +52,7 @@ class DataBundle:
 @dataclass(frozen=True)
 class DataEntry:
     kind: str
-    config_cls: type
+    config_cls: type[Any]  # a dataclass
     build: Callable[[Any, Any], DataBundle]
 
 

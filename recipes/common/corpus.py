@@ -93,6 +93,8 @@ def _verify(path: Path, expected: str, what: str) -> None:
 
 def _download(url: str, dest: Path, progress: bool) -> None:
     """Download ``url`` to ``dest``, resuming ``dest.part`` when the server supports ranges."""
+    # Not wavekit.atomic: the partial download must survive an interruption under a fixed name
+    # (dest.part) so the next run resumes it; atomic_path deletes its temp file on failure.
     part = dest.with_name(dest.name + ".part")
     done = part.stat().st_size if part.exists() else 0
     req = urllib.request.Request(url, headers={"Range": f"bytes={done}-"} if done else {})
@@ -200,7 +202,7 @@ def extract_archive(path: str | Path, target: str | Path) -> Path:
                     shutil.rmtree(dest)
                 else:
                     dest.unlink()
-            os.replace(child, dest)
+            os.replace(child, dest)  # a directory (or file) moved out of the staging folder: a rename, no bytes to write
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return target

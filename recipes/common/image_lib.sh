@@ -8,7 +8,7 @@ image_train() {
   "$PY" "$repo/recipes/common/conf.py" experiment "$conf" "$exp/conf/model.yaml"
   local resume=
   [ -n "$(newest_checkpoint "$exp/train")" ] && resume=--resume
-  wk image train --config "$exp/conf/model.yaml" --out "$exp/train" $resume "$@"
+  wk image train --config "$exp/conf/model.yaml" -o "$exp/train" $resume "$@"
 }
 
 size_opts() { [ "$1" -gt 0 ] && echo "--height $1 --width $1" || true; }  # recipe.sample_size: 0 = training size

@@ -20,7 +20,7 @@ speech_train() {
   "$PY" "$repo/recipes/common/conf.py" experiment "$conf" "$exp/conf/vocoder.yaml"
   local resume=
   [ -n "$(newest_checkpoint "$exp/train")" ] && resume=--resume
-  wk train --config "$exp/conf/vocoder.yaml" --set "data.root=$dump" --out "$exp/train" $resume
+  wk train --config "$exp/conf/vocoder.yaml" --set "data.root=$dump" -o "$exp/train" $resume
 }
 
 speech_vocode() {

@@ -52,7 +52,7 @@ if begin_stage 3 train; then
   for part in vocoder tts; do
     echo "--- training the ${part}"
     resume=$([ -n "$(newest_checkpoint "$exp/train_$part")" ] && echo --resume || true)
-    wk train --config "$exp/conf/$part.yaml" --set "data.root=$dump" --out "$exp/train_$part" $resume
+    wk train --config "$exp/conf/$part.yaml" --set "data.root=$dump" -o "$exp/train_$part" $resume
   done
   end_stage 3 train
 fi
@@ -94,7 +94,7 @@ if begin_stage 5 evaluate; then
   wk eval speech --ref "$exp/heldout_tts/ref" --gen "$exp/tts" --align dtw -o "$exp/eval/tts_metrics.json" \
     --plots "$exp/eval/tts_plots"
   echo "--- acoustic model on the test sentences: held-out mel loss, alignment, stop token"
-  wk eval tts --acoustic "$(newest_checkpoint "$exp/train_tts")" --data "$dump" --split test \
+  wk eval tts -c "$(newest_checkpoint "$exp/train_tts")" --data "$dump" --split test \
     --max-frames "$(conf_get recipe.tts_max_frames 1000)" -o "$exp/eval/tts_acoustic_metrics.json"
   end_stage 5 evaluate
   wk eval report "$exp" --title "espeak: Tacotron 2 + WaveNet text to speech ($(basename "$conf"))"

@@ -24,7 +24,7 @@ def test_image_train_sample_complete_eval(tmp_path: Path) -> None:
     }
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(conf))
     run = CliRunner().invoke
-    r = run(cli, ["image", "train", "--config", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "run"), "--quiet"])
+    r = run(cli, ["image", "train", "--config", str(tmp_path / "c.yaml"), "-o", str(tmp_path / "run"), "--quiet"])
     assert r.exit_code == 0, r.output
     ck = str(tmp_path / "run" / "checkpoints" / "last.pt")
     r = run(cli, ["image", "sample", "-c", ck, "-o", str(tmp_path / "s.png"), "-n", "2", "--label", "3"])

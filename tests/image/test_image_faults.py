@@ -122,7 +122,7 @@ def test_bad_npz_is_refused_before_training(tmp_path: Path, case: str, needle: s
         "kind": "pixelcnn", "model": {"image_channels": 1, "levels": 2, "layers": 1, "hidden_channels": 4},
         "data": {"dataset": "npz", "path": str(data)}, "train": {"steps": 2, "batch_size": 4, "device": "cpu"}}))
     out = tmp_path / "run"
-    result = CliRunner().invoke(cli, ["image", "train", "--config", str(conf), "--out", str(out), "--quiet"])
+    result = CliRunner().invoke(cli, ["image", "train", "--config", str(conf), "-o", str(out), "--quiet"])
     line = error_line(result)
     assert str(data) in line and needle in line
     assert "allow_pickle" not in line and "pickle.load" not in line  # never advise the unsafe path

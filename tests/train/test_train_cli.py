@@ -35,7 +35,7 @@ def run(*args: str):
 
 def test_train_resume_and_info(config_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "exp"
-    first = run("train", "--config", str(config_file), "--out", str(out), "--set", "train.steps=4",
+    first = run("train", "--config", str(config_file), "-o", str(out), "--set", "train.steps=4",
                 "--device", "cpu", "--quiet")
     assert first.exit_code == 0, first.output
     assert f"checkpoints: {out / 'checkpoints'}" in first.output
@@ -44,11 +44,11 @@ def test_train_resume_and_info(config_file: Path, tmp_path: Path) -> None:
     resolved = load_experiment(out / "config.yaml")
     assert resolved.train.steps == 4 and resolved.train.device == "cpu" and resolved.model.hidden == 5
 
-    again = run("train", "--config", str(config_file), "--out", str(out), "--quiet")
+    again = run("train", "--config", str(config_file), "-o", str(out), "--quiet")
     assert again.exit_code == 1 and "Error:" in again.output and "--resume" in again.output
     assert "Traceback" not in again.output
 
-    resumed = run("train", "--config", str(config_file), "--out", str(out), "--resume", "--device", "cpu",
+    resumed = run("train", "--config", str(config_file), "-o", str(out), "--resume", "--device", "cpu",
                   "--quiet")
     assert resumed.exit_code == 0, resumed.output
     assert load_checkpoint(out / "checkpoints" / "last.pt")["step"] == 6
@@ -83,7 +83,7 @@ def test_train_resume_and_info(config_file: Path, tmp_path: Path) -> None:
     ],
 )
 def test_train_config_errors_are_clean(config_file: Path, tmp_path: Path, args: list[str], needle: str) -> None:
-    result = run("train", "--config", str(config_file), "--out", str(tmp_path / "o"), *args)
+    result = run("train", "--config", str(config_file), "-o", str(tmp_path / "o"), *args)
     assert result.exit_code == 1 and needle in result.output and "Traceback" not in result.output
     assert not (tmp_path / "o").exists()
 

@@ -44,7 +44,7 @@ def test_full_disk_while_training_keeps_saved_checkpoints_and_resume_finishes(tm
     conf = write_config(tmp_path / "tiny.yaml")
     with small_disk(tmp_path / "disk", 64) as disk:  # two 22 KB checkpoints fit, the third does not
         out = disk.path / "exp"
-        first = run("train", "--config", conf, "--out", out, "--quiet")
+        first = run("train", "--config", conf, "-o", out, "--quiet")
         line = error_line(first)
         assert "no space left" in line and str(out) in line and "--resume" in line
         saved = sorted((out / "checkpoints").glob("step-*.pt"))
@@ -54,7 +54,7 @@ def test_full_disk_while_training_keeps_saved_checkpoints_and_resume_finishes(tm
         assert no_temporaries(out / "checkpoints") == []
 
         disk.resize(1024)
-        second = run("train", "--config", conf, "--out", out, "--quiet", "--resume")
+        second = run("train", "--config", conf, "-o", out, "--quiet", "--resume")
         assert second.exit_code == 0, second.output
         assert f"resumed from {saved[-1]}" in second.output and "done at step 6" in second.output
 
@@ -62,7 +62,7 @@ def test_full_disk_while_training_keeps_saved_checkpoints_and_resume_finishes(tm
 def test_disk_without_room_for_one_checkpoint_fails_before_training(tmp_path: Path) -> None:
     conf = write_config(tmp_path / "tiny.yaml")
     with small_disk(tmp_path / "disk", 16) as disk:
-        result = run("train", "--config", conf, "--out", disk.path / "exp", "--quiet")
+        result = run("train", "--config", conf, "-o", disk.path / "exp", "--quiet")
         line = error_line(result)
         assert "not enough space" in line and "a checkpoint" in line and str(disk.path / "exp" / "checkpoints") in line
         assert "training" not in result.output and not (disk.path / "exp" / "metrics.jsonl").exists()
@@ -72,7 +72,7 @@ def test_read_only_disk_fails_before_training(tmp_path: Path) -> None:
     conf = write_config(tmp_path / "tiny.yaml")
     with small_disk(tmp_path / "disk", 64) as disk:
         disk.read_only()
-        result = run("train", "--config", conf, "--out", disk.path / "exp", "--quiet")
+        result = run("train", "--config", conf, "-o", disk.path / "exp", "--quiet")
         line = error_line(result)
         assert "read-only file system" in line and str(disk.path / "exp") in line
         assert "training" not in result.output  # failed before the model was built
@@ -108,21 +108,21 @@ def test_code_executing_checkpoint_is_refused_and_its_code_never_runs(tmp_path: 
     assert "weights_only" not in line and "corrupt" not in line
     with pytest.raises(CheckpointError, match="holds code"):
         wavekit.load(ck)
-    resume = run("train", "--config", write_config(tmp_path / "tiny.yaml"), "--out", tmp_path, "--resume", "--quiet")
+    resume = run("train", "--config", write_config(tmp_path / "tiny.yaml"), "-o", tmp_path, "--resume", "--quiet")
     assert "holds code" in error_line(resume)
     assert not marker.exists()
 
 
 def test_resume_without_checkpoints_says_so(tmp_path: Path) -> None:
     conf = write_config(tmp_path / "tiny.yaml", {**CONFIG, "train": {**CONFIG["train"], "steps": 1}})
-    result = run("train", "--config", conf, "--out", tmp_path / "typo", "--resume", "--quiet")
+    result = run("train", "--config", conf, "-o", tmp_path / "typo", "--resume", "--quiet")
     assert result.exit_code == 0, result.output
     assert f"--resume: no checkpoint in {tmp_path / 'typo' / 'checkpoints'}; starting from scratch" in result.output
 
 
 def test_unknown_key_names_the_yaml_file(tmp_path: Path) -> None:
     conf = write_config(tmp_path / "tiny.yaml", {**CONFIG, "model": {"hiden": 5}})
-    line = error_line(run("train", "--config", conf, "--out", tmp_path / "o"))
+    line = error_line(run("train", "--config", conf, "-o", tmp_path / "o"))
     assert str(conf) in line and "model.hiden" in line
     assert not (tmp_path / "o").exists()
 
@@ -130,12 +130,12 @@ def test_unknown_key_names_the_yaml_file(tmp_path: Path) -> None:
 def test_recipe_config_trains_directly_and_a_second_experiment_says_how(tmp_path: Path) -> None:
     recipe = {"recipe": {"jobs": 1}, "mel": {"n_mels": 80}, **CONFIG,
               "train": {**CONFIG["train"], "steps": 1}}
-    result = run("train", "--config", write_config(tmp_path / "r.yaml", recipe), "--out", tmp_path / "o", "--quiet")
+    result = run("train", "--config", write_config(tmp_path / "r.yaml", recipe), "-o", tmp_path / "o", "--quiet")
     assert result.exit_code == 0, result.output
     assert "ignoring the recipe:, mel: section(s)" in result.output and "done at step 1" in result.output
 
     two = {**recipe, "tts": {"kind": "tacotron2", "model": {}}}
-    line = error_line(run("train", "--config", write_config(tmp_path / "t.yaml", two), "--out", tmp_path / "p"))
+    line = error_line(run("train", "--config", write_config(tmp_path / "t.yaml", two), "-o", tmp_path / "p"))
     assert str(tmp_path / "t.yaml") in line and "--section tts" in line
 
 
@@ -154,6 +154,6 @@ def test_crop_longer_than_every_item_warns(tmp_path: Path) -> None:
         "data": {"root": str(corpus), "crop_samples": 16384, "valid_split": ""},
         "train": {"steps": 1, "batch_size": 1, "eval_every": 0, "device": "cpu"},
     }
-    result = run("train", "--config", write_config(tmp_path / "w.yaml", conf), "--out", tmp_path / "o", "--quiet")
+    result = run("train", "--config", write_config(tmp_path / "w.yaml", conf), "-o", tmp_path / "o", "--quiet")
     assert result.exit_code == 0, result.output
     assert "data.crop_samples=16384 is longer than every training item (the longest has 7936 samples)" in result.output

@@ -90,7 +90,7 @@ def test_wavekit_train_prints_the_thread_plan(tmp_path, monkeypatch: pytest.Monk
     conf = tmp_path / "c.yaml"
     conf.write_text("kind: tiny_test\nmodel: {}\ndata: {items: 8}\ntrain: {steps: 2, batch_size: 4, device: cpu, "
                     "eval_every: 0}\n")
-    result = CliRunner().invoke(cli, ["--threads", "1", "train", "--config", str(conf), "--out",
+    result = CliRunner().invoke(cli, ["--threads", "1", "train", "--config", str(conf), "-o",
                                       str(tmp_path / "out"), "--quiet"])
     assert result.exit_code == 0, result.output
     assert "threads: torch 1 intra-op / 1 inter-op, data-loader workers 0 (--threads" in result.output

@@ -60,6 +60,6 @@ def trained_tts(tmp_path_factory: pytest.TempPathFactory, tts_corpus):
     base = tmp_path_factory.mktemp("tts_train")
     conf = base / "tts.yaml"
     conf.write_text(TTS_DEBUG_CONFIG.format(root=tts_corpus, steps=120))
-    res = CliRunner().invoke(cli, ["train", "--config", str(conf), "--out", str(base / "exp"), "--quiet"])
+    res = CliRunner().invoke(cli, ["train", "--config", str(conf), "-o", str(base / "exp"), "--quiet"])
     assert res.exit_code == 0, res.output
     return base / "exp" / "checkpoints" / "last.pt", conf

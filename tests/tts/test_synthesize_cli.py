@@ -47,7 +47,7 @@ def vocoder_ckpt(tmp_path_factory: pytest.TempPathFactory, tts_corpus) -> Path:
     base = tmp_path_factory.mktemp("voc")
     conf = base / "voc.yaml"
     conf.write_text(VOCODER_CONFIG.format(root=tts_corpus))
-    res = CliRunner().invoke(cli, ["train", "--config", str(conf), "--out", str(base / "exp"), "--quiet"])
+    res = CliRunner().invoke(cli, ["train", "--config", str(conf), "-o", str(base / "exp"), "--quiet"])
     assert res.exit_code == 0, res.output
     return base / "exp" / "checkpoints" / "last.pt"
 

@@ -71,7 +71,7 @@ def test_mel_loss_is_the_training_loss_term(trained_tts, tts_corpus) -> None:
 def test_cli_writes_json_and_rejects_bad_inputs(trained_tts, tts_corpus, tmp_path: Path) -> None:
     ckpt, _ = trained_tts
     out = tmp_path / "eval" / "tts_acoustic_metrics.json"
-    args = ["eval", "tts", "--acoustic", str(ckpt), "--data", str(tts_corpus), "--split", "dev", "--max-frames", "60"]
+    args = ["eval", "tts", "-c", str(ckpt), "--data", str(tts_corpus), "--split", "dev", "--max-frames", "60"]
     res = CliRunner().invoke(cli, [*args, "-o", str(out)])
     assert res.exit_code == 0, res.output
     written = json.loads(out.read_text())
@@ -79,7 +79,7 @@ def test_cli_writes_json_and_rejects_bad_inputs(trained_tts, tts_corpus, tmp_pat
     assert written["mel_loss"] == pytest.approx(direct["mel_loss"]) and written["sentences"] == 2
     assert [it["id"] for it in written["items"]] == [it["id"] for it in direct["items"]]
 
-    missing = CliRunner().invoke(cli, ["eval", "tts", "--acoustic", str(ckpt), "--data", str(tmp_path / "nope")])
+    missing = CliRunner().invoke(cli, ["eval", "tts", "-c", str(ckpt), "--data", str(tmp_path / "nope")])
     assert missing.exit_code == 1 and "not a preprocessed corpus" in missing.output
     no_split = CliRunner().invoke(cli, [*args[:-4], "--split", "test"])
     assert no_split.exit_code == 1 and "has no items" in no_split.output

@@ -155,7 +155,9 @@ class AudioDataset(Dataset):
         return wav, mel
 
     def crop_start(self, index: int, frames: int) -> int:
-        """First frame of the crop of item ``index`` (with ``frames`` frames) in the current epoch."""
+        """First frame of the crop of item ``index`` (with ``frames`` frames) in the current epoch (0 without crops)."""
+        if self.crop_samples is None:
+            return 0
         crop_frames = self.crop_samples // self.mel_config.hop_length
         if frames <= crop_frames:
             return 0

@@ -63,6 +63,6 @@ def mulaw_decode(q: Any, channels: int = 256, dtype: Any = None) -> Any:
         return x.to(out_dtype)
     arr = np.asarray(q)
     out_dtype = np.dtype(dtype) if dtype is not None else (arr.dtype if np.issubdtype(arr.dtype, np.floating) else np.float32)
-    y = arr.astype(np.float64) / mu * 2.0 - 1.0
-    x = np.sign(y) * np.expm1(np.abs(y) * math.log1p(mu)) / mu
-    return x.astype(out_dtype)
+    ya = arr.astype(np.float64) / mu * 2.0 - 1.0
+    xa = np.sign(ya) * np.expm1(np.abs(ya) * math.log1p(mu)) / mu
+    return xa.astype(out_dtype)

@@ -315,7 +315,7 @@ def preprocess_corpus(
         raise DataError(f"no usable audio in {src}: all {len(sources)} files were rejected (see {rejects_path})")
     split = assign_splits([it.id for it in kept_items], valid_fraction, test_fraction, valid_count, test_count, seed)
     speakers = {name: i for i, name in enumerate(sorted({it.speaker for it in kept_items}))}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for it in kept_items:
         samples, frames = kept[it.id]
         rows.append(

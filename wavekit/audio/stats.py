@@ -47,7 +47,7 @@ class StatsAccumulator:
         self.count = total
 
     def result(self, min_std: float = 1e-3) -> "FeatureStats":
-        if self.mean is None or self.count == 0:
+        if self.mean is None or self.m2 is None or self.count == 0:
             raise FeatureError("no frames to compute feature statistics from (is the training split empty?)")
         std = np.sqrt(self.m2 / self.count)
         return FeatureStats(self.mean.astype(np.float32), np.maximum(std, min_std).astype(np.float32), self.count)
@@ -94,8 +94,8 @@ class FeatureStats:
             mean = torch.as_tensor(self.mean, dtype=dtype, device=mel.device)[:, None]
             std = torch.as_tensor(self.std, dtype=dtype, device=mel.device)[:, None]
             return mean, std
-        dtype = mel.dtype if np.issubdtype(mel.dtype, np.floating) else np.float32
-        return self.mean.astype(dtype)[:, None], self.std.astype(dtype)[:, None]
+        np_dtype = np.dtype(mel.dtype if np.issubdtype(mel.dtype, np.floating) else np.float32)
+        return self.mean.astype(np_dtype)[:, None], self.std.astype(np_dtype)[:, None]
 
     def normalize(self, mel: Any) -> Any:
         """``(mel - mean) / std`` per band; (n_mels, F) or (B, n_mels, F), numpy or tensor."""

@@ -7,7 +7,13 @@ Every distribution reads parameters ``params`` (B, P, T) with
 - ``sample(params, temperature=1.0, generator=None)`` -> values (B, T);
   temperature 0 is ``mode``; generator as in :mod:`wavekit.core.sampling`
   (None, one generator, or one per batch row);
-- ``mode(params)`` -> a most likely value (B, T), deterministic.
+- ``mode(params)`` -> a most likely value (B, T), deterministic;
+- ``sample_from_uniforms(params, temperature, u)``: one position per row, params
+  (B, P), temperature (B,), u (B, 3) uniforms in [0, 1) -> values (B,) by
+  inverse-CDF formulas in float64. This is generation's sampling convention
+  (:mod:`wavekit.generate.draw` calls it; its numba twin ``sample_column``
+  computes the same expressions in the same order), so a stream's samples
+  depend only on its own uniforms.
 
 Values: :class:`Categorical` uses class indices (long, 0..num_classes-1);
 :class:`DiscretizedMixtureOfLogistics` and :class:`DiscretizedGaussian` use
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -45,6 +52,14 @@ class Distribution(ABC):
     @abstractmethod
     def mode(self, params: Tensor) -> Tensor:
         """params (B, P, T) -> (B, T)."""
+
+    @abstractmethod
+    def sample_from_uniforms(self, params: Tensor, temperature: Tensor, u: Tensor) -> Tensor:
+        """params (B, P), temperature (B,), u (B, 3) in [0, 1) -> (B,) values, computed in float64.
+
+        Rows with temperature 0 take the mode. Written without Python-side branching on
+        values, so a generation step that calls it can be captured as a CUDA graph.
+        """
 
     def _check(self, params: Tensor) -> None:
         if params.dim() != 3 or params.shape[1] != self.num_params:
@@ -77,6 +92,12 @@ class Categorical(Distribution):
         self._check(params)
         return params.argmax(dim=1)
 
+    def sample_from_uniforms(self, params: Tensor, temperature: Tensor, u: Tensor) -> Tensor:
+        """The first class k with ``cumsum(exp((logits - max) / T))[k] > u0 * total``; long (B,)."""
+        return sampling.categorical_from_uniform(
+            params.to(torch.float64), temperature.to(torch.float64), u.to(torch.float64)[:, 0]
+        )
+
 
 class DiscretizedMixtureOfLogistics(Distribution):
     """Mixture of ``mixtures`` logistics discretized to ``num_classes`` bins on [-1, 1].
@@ -91,7 +112,9 @@ class DiscretizedMixtureOfLogistics(Distribution):
         self.num_classes = num_classes
         self.log_scale_min = log_scale_min
         self.num_params = mixture.mixture_num_params(mixtures, 1)
-        self._kw = dict(mixtures=mixtures, channels=1, num_classes=num_classes, log_scale_min=log_scale_min)
+        self._kw: dict[str, Any] = dict(
+            mixtures=mixtures, channels=1, num_classes=num_classes, log_scale_min=log_scale_min
+        )
 
     def log_prob(self, params: Tensor, x: Tensor) -> Tensor:
         self._check(params)
@@ -113,6 +136,21 @@ class DiscretizedMixtureOfLogistics(Distribution):
     def mode(self, params: Tensor) -> Tensor:
         self._check(params)
         return mixture.mixture_mode(params, **self._kw).squeeze(1)
+
+    def sample_from_uniforms(self, params: Tensor, temperature: Tensor, u: Tensor) -> Tensor:
+        """Component k from the K logits with u0 (as :class:`Categorical`), then
+        ``mean_k + T * exp(max(log_s_k, min)) * (log u1 - log1p(-u1))`` (the logistic's inverse
+        CDF, u1 clamped to [1e-6, 1 - 1e-6]), snapped to the bins; T = 0: the snapped mean of the
+        most probable component. float64 (B,).
+        """
+        params, temperature, u = params.to(torch.float64), temperature.to(torch.float64), u.to(torch.float64)
+        K = self.mixtures
+        u1 = u[:, 1].clamp(sampling.U_TINY, 1.0 - sampling.U_TINY)
+        k = sampling.categorical_from_uniform(params[:, :K], temperature, u[:, 0]).unsqueeze(1)
+        mean = params[:, K : 2 * K].gather(1, k)[:, 0]
+        log_s = params[:, 2 * K : 3 * K].gather(1, k)[:, 0].clamp(min=self.log_scale_min)
+        noisy = mean + temperature * torch.exp(log_s) * (torch.log(u1) - torch.log1p(-u1))
+        return mixture.snap_to_bins(torch.where(temperature > 0, noisy, mean), self.num_classes)
 
 
 def _log_ndtr(z: Tensor) -> Tensor:
@@ -188,3 +226,15 @@ class DiscretizedGaussian(Distribution):
     def mode(self, params: Tensor) -> Tensor:
         mean, _ = self._split(params)
         return mixture.snap_to_bins(mean, self.num_classes)
+
+    def sample_from_uniforms(self, params: Tensor, temperature: Tensor, u: Tensor) -> Tensor:
+        """``mean + T * exp(max(log_s, min)) * sqrt(-2 log u1) * cos(2 pi u2)`` (Box-Muller, u1
+        clamped to [1e-6, 1 - 1e-6]), snapped to the bins; T = 0: the snapped mean. float64 (B,).
+        """
+        params, temperature, u = params.to(torch.float64), temperature.to(torch.float64), u.to(torch.float64)
+        u1 = u[:, 1].clamp(sampling.U_TINY, 1.0 - sampling.U_TINY)
+        mean, log_s = params[:, 0], params[:, 1].clamp(min=self.log_scale_min)
+        noisy = mean + temperature * torch.exp(log_s) * torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(
+            2.0 * math.pi * u[:, 2]
+        )
+        return mixture.snap_to_bins(torch.where(temperature > 0, noisy, mean), self.num_classes)

@@ -17,7 +17,7 @@ from torch import Tensor
 
 Generators = Union[None, torch.Generator, Sequence[torch.Generator]]
 
-_TINY = 1e-6
+U_TINY = 1e-6  # uniforms are clamped to [U_TINY, 1 - U_TINY] before a log
 
 
 def _draw(fn, shape: Sequence[int], generator: Generators, dtype: torch.dtype, device) -> Tensor:
@@ -41,7 +41,7 @@ def randn(shape: Sequence[int], generator: Generators = None, *, dtype=torch.flo
 
 def gumbel(shape: Sequence[int], generator: Generators = None, *, dtype=torch.float32, device=None) -> Tensor:
     """Standard Gumbel noise ``-log(-log(u))`` with u clamped away from 0 and 1."""
-    u = rand(shape, generator, dtype=dtype, device=device).clamp(_TINY, 1.0 - _TINY)
+    u = rand(shape, generator, dtype=dtype, device=device).clamp(U_TINY, 1.0 - U_TINY)
     return -torch.log(-torch.log(u))
 
 
@@ -61,3 +61,18 @@ def sample_logits(logits: Tensor, temperature: float = 1.0, generator: Generator
         return logits.argmax(dim=dim)
     noise = gumbel(logits.shape, generator, dtype=logits.dtype, device=logits.device)
     return (logits / temperature + noise).argmax(dim=dim)
+
+
+def categorical_from_uniform(logits: Tensor, temperature: Tensor, u: Tensor) -> Tensor:
+    """Inverse-CDF draw: logits (B, K), temperature (B,), u (B,) in [0, 1) -> class indices (B,) long.
+
+    The first class k with ``cumsum(exp((logits - max) / T))[k] > u * total``; rows with
+    T = 0 take the first argmax. No Python-side branching on values (CUDA-graph safe).
+    """
+    best = logits.argmax(dim=1)
+    warm = temperature > 0
+    t = torch.where(warm, temperature, torch.ones_like(temperature))
+    m = logits.gather(1, best.unsqueeze(1))
+    cdf = torch.exp((logits - m) / t.unsqueeze(1)).cumsum(dim=1)
+    k = (cdf <= (u * cdf[:, -1]).unsqueeze(1)).sum(dim=1)  # first k with cdf[k] > target
+    return torch.where(warm & (k < logits.shape[1]), k, best)

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from wavekit.atomic import write_text_atomic
+from wavekit.cli_options import outdir_option, pick_outdir, pick_spelling
 from wavekit.eval.baselines import BASELINES
 from wavekit.eval.metrics import ALIGN_MODES, SpectralConfig
 from wavekit.eval.report import build_report
@@ -83,8 +84,7 @@ def speech_cmd(refs: tuple[Path, ...], gen_dir: Path, output: Path | None, align
 @click.option("--data", "data_root", required=True, type=click.Path(path_type=Path),
               help="Output folder of `wavekit preprocess`: its meta.json (mel settings) and stats.json "
                    "(the normalisation the mels carry).")
-@click.option("-o", "--out", "out_dir", required=True, type=click.Path(path_type=Path),
-              help="Writes OUT/<baseline>/<mel file stem>.wav.")
+@outdir_option("Writes OUTDIR/<baseline>/<mel file stem>.wav.")
 @click.option("--baseline", "names", multiple=True, type=click.Choice(BASELINES),
               help="Which baselines (repeatable; default: all).")
 @click.option("--raw", is_flag=True, help="The mels are raw log-mels, not normalised with the corpus statistics.")
@@ -93,8 +93,8 @@ def speech_cmd(refs: tuple[Path, ...], gen_dir: Path, output: Path | None, align
               help="Also score each baseline against these references (as `eval speech --ref`; repeatable) ...")
 @click.option("--metrics-dir", type=click.Path(path_type=Path), default=None,
               help="... into METRICS_DIR/baseline_<name>.json (labelled as baselines for the report).")
-def baselines_cmd(mels: tuple[Path, ...], data_root: Path, out_dir: Path, names: tuple[str, ...], raw: bool,
-                  seed: int, refs: tuple[Path, ...], metrics_dir: Path | None) -> None:
+def baselines_cmd(mels: tuple[Path, ...], data_root: Path, outdir: str | None, old_outdir: str | None,
+                  names: tuple[str, ...], raw: bool, seed: int, refs: tuple[Path, ...], metrics_dir: Path | None) -> None:
     """Classical vocoders from the same mels: Griffin-Lim and LPC envelope + white noise.
 
     MELS are .npy files or folders of them (searched recursively), as `wavekit vocode` reads them.
@@ -107,6 +107,7 @@ def baselines_cmd(mels: tuple[Path, ...], data_root: Path, out_dir: Path, names:
     from wavekit.eval.baselines import BASELINE_LABELS, write_baselines
     from wavekit.eval.speech import evaluate_speech
 
+    out_dir = Path(pick_outdir(outdir, old_outdir))
     if bool(refs) != (metrics_dir is not None):
         raise click.UsageError("--ref and --metrics-dir go together (score the baselines) or not at all")
     written = write_baselines(mels, data_root, out_dir, names=names or BASELINES, normalized=not raw, seed=seed)
@@ -135,7 +136,10 @@ def report_cmd(expdir: Path, title: str | None) -> None:
 
 
 @eval_group.command("tts")
-@click.option("--acoustic", required=True, type=click.Path(path_type=Path), help="Tacotron 2 checkpoint (.pt).")
+@click.option("-c", "--checkpoint", type=click.Path(dir_okay=False), default=None,
+              help="Tacotron 2 checkpoint (.pt).  [required]")
+@click.option("--acoustic", type=click.Path(dir_okay=False), default=None, hidden=True,
+              help="Deprecated spelling of -c/--checkpoint.")
 @click.option("--data", "data_root", required=True, type=click.Path(path_type=Path),
               help="Output folder of `wavekit preprocess` (its manifest needs a text column).")
 @click.option("--split", default="test", show_default=True, help="Split of the corpus to score.")
@@ -148,14 +152,15 @@ def report_cmd(expdir: Path, title: str | None) -> None:
               help="Diagonality band: attention within this distance of the diagonal counts.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of pre-net dropout.")
 @click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda.")
-def tts_cmd(acoustic: Path, data_root: Path, split: str, output: Path | None, batch_size: int,
+def tts_cmd(checkpoint: str | None, acoustic: str | None, data_root: Path, split: str, output: Path | None, batch_size: int,
             max_frames: int | None, band: float, seed: int, device: str) -> None:
     """Held-out scores of a Tacotron 2: mel loss, alignment diagonality/focus, stop rate, length error.
 
     \b
     Example:
-      wavekit eval tts --acoustic exp/train_tts/checkpoints/best.pt --data exp/dump -o exp/eval/tts_acoustic_metrics.json
+      wavekit eval tts -c exp/train_tts/checkpoints/best.pt --data exp/dump -o exp/eval/tts_acoustic_metrics.json
     """
+    model_path = pick_spelling(checkpoint, acoustic, name="-c/--checkpoint", old="--acoustic", what="the checkpoint")
     from tqdm import tqdm
 
     from wavekit.checkpoint import load
@@ -163,9 +168,9 @@ def tts_cmd(acoustic: Path, data_root: Path, split: str, output: Path | None, ba
     from wavekit.tts.evaluate import evaluate_acoustic
     from wavekit.tts.tacotron2 import Tacotron2
 
-    loaded = load(acoustic, map_location=device)
+    loaded = load(model_path, map_location=device)
     if not isinstance(loaded.model, Tacotron2):
-        raise CheckpointError(f"--acoustic {acoustic} is a {type(loaded.model).__name__}, not a tacotron2 checkpoint")
+        raise CheckpointError(f"{model_path} is a {type(loaded.model).__name__}, not a tacotron2 checkpoint")
     with tqdm(desc="eval tts", unit="sent", leave=False) as bar:
         result = evaluate_acoustic(loaded, data_root, split, batch_size=batch_size, max_frames=max_frames,
                                    band=band, seed=seed, progress=bar.update)
@@ -184,25 +189,24 @@ def tts_cmd(acoustic: Path, data_root: Path, split: str, output: Path | None, ba
               help="Held-out list: TSV with the columns id, speaker, group, path.")
 @click.option("--root", type=click.Path(path_type=Path), default=None,
               help="Folder the list's relative paths start from (default: the list's folder).")
-@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder: ref/, mel/, gen/, baselines/, eval/ and report.md.")
+@outdir_option("Output folder: ref/, mel/, gen/, baselines/, eval/ and report.md.")
 @click.option("--per-group", type=click.IntRange(min=1), default=None, help="Only the first N items of each group.")
 @click.option("--max-seconds", type=click.FloatRange(min=0), default=2.0, show_default=True,
               help="Cut each utterance to this length (0: whole; generation is sample by sample).")
 @click.option("--temperature", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Vocoder sampling temperature.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the vocoder and the baselines' noise.")
-@click.option("--title", default=None, help="Title of OUT/report.md.")
+@click.option("--title", default=None, help="Title of OUTDIR/report.md.")
 @click.option("--system", default=None, help="Name of the vocoder in the report (default: from the checkpoint).")
 @click.option("--report/--no-report", default=True, show_default=True,
-              help="Write OUT/report.md (a recipe reports its whole experiment folder instead).")
-def copy_synthesis_cmd(checkpoint: str, list_path: Path, root: Path | None, out_dir: Path, per_group: int | None,
-                       max_seconds: float, temperature: float, seed: int, title: str | None, system: str | None,
-                       report: bool) -> None:
+              help="Write OUTDIR/report.md (a recipe reports its whole experiment folder instead).")
+def copy_synthesis_cmd(checkpoint: str, list_path: Path, root: Path | None, outdir: str | None,
+                       old_outdir: str | None, per_group: int | None, max_seconds: float, temperature: float,
+                       seed: int, title: str | None, system: str | None, report: bool) -> None:
     """Vocode the real speech of a held-out list and score it beside Griffin-Lim and LPC + noise, per group.
 
     Each utterance is analysed with the vocoder's own mel settings and
-    normalisation; the report (OUT/report.md) compares the three systems once
+    normalisation; the report (OUTDIR/report.md) compares the three systems once
     per group of the list (e.g. trained speakers, held-out speaker).
 
     \b
@@ -214,6 +218,7 @@ def copy_synthesis_cmd(checkpoint: str, list_path: Path, root: Path | None, out_
 
     from wavekit.eval.copy_synthesis import copy_synthesis, pick, read_heldout_list, summary_rows
 
+    out_dir = Path(pick_outdir(outdir, old_outdir))
     items = pick(read_heldout_list(list_path, root), per_group)
     with tqdm(desc="vocode", unit="sample", unit_scale=True) as bar:
         results = copy_synthesis(checkpoint, items, out_dir, max_seconds=max_seconds, temperature=temperature,

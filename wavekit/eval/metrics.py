@@ -215,7 +215,7 @@ def speech_metrics(
     r, g = _as_wave(ref, "ref"), _as_wave(gen, "gen")
     c_ref, c_gen = mel_cepstrum(r, config), mel_cepstrum(g, config)
     mode = align if align != "auto" else ("time" if len(c_ref) == len(c_gen) else "dtw")
-    pitch_kw = {"f0_min": config.f0_min, "f0_max": config.f0_max, "frame_length": config.n_fft,
+    pitch_kw: dict[str, Any] = {"f0_min": config.f0_min, "f0_max": config.f0_max, "frame_length": config.n_fft,
                 "hop_length": config.hop_length}
     f0_r, v_r = f0_track(r, config.sample_rate, **pitch_kw)
     f0_g, v_g = f0_track(g, config.sample_rate, **pitch_kw)

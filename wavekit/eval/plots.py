@@ -1,6 +1,7 @@
 """Figures as PNG files (matplotlib, Agg backend, no display needed).
 
-Every function writes its PNG atomically (temp file + ``os.replace``) and
+Every function writes its PNG atomically (:mod:`wavekit.atomic`, through
+:func:`wavekit.plotting.save_figure` for figures) and
 returns the path. Figure sizes are exact: ``figsize * dpi`` pixels (no
 tight bounding box), so reports lay out predictably; the image grid is
 written pixel for pixel (``scale`` screen pixels per image pixel).
@@ -21,7 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from wavekit.audio.io import atomic_path  # noqa: E402
+from wavekit.atomic import atomic_path  # noqa: E402
 from wavekit.errors import DataError  # noqa: E402
 from wavekit.plotting import plot_alignment, save_figure  # noqa: F401
 

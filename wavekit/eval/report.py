@@ -224,9 +224,9 @@ def build_report(expdir: str | Path, title: str | None = None) -> Path:
         for w in wavs:
             by_folder.setdefault(w.parent, []).append(w)
         for folder, files in by_folder.items():
-            shown = ", ".join(_link(w, root, w.stem) for w in files[:MAX_FILES_PER_FOLDER])
+            links = ", ".join(_link(w, root, w.stem) for w in files[:MAX_FILES_PER_FOLDER])
             more = f" and {len(files) - MAX_FILES_PER_FOLDER} more" if len(files) > MAX_FILES_PER_FOLDER else ""
-            lines += [f"- `{_rel(folder, root)}/`: {shown}{more}"]
+            lines += [f"- `{_rel(folder, root)}/`: {links}{more}"]
         lines += [""]
 
     if len(lines) <= 2:

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
 
 from wavekit import threads as thread_settings
 from wavekit.image.pixelcnnpp import PixelCNNPlusPlus, PixelCNNPlusPlusConfig
+from wavekit.train.distributed import HasLoss, LossModule
 from wavekit.train.optim import TrainConfig
 from wavekit.train.step import LossStep, autocast_dtype, make_optimizer
 from wavekit.wavenet.config import WaveNetConfig
@@ -49,25 +50,16 @@ def _pixelcnnpp(device: str, batch: int) -> tuple[nn.Module, dict[str, Any], int
     return model, {"x": x}, batch
 
 
-class _LossOf(nn.Module):
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, **batch: Any) -> torch.Tensor:
-        return self.model.loss(**batch)
-
-
 def _stepper(model: nn.Module, batch: dict[str, Any], device: str, cfg: TrainConfig | None) -> Callable[[], None]:
     """One Adam step: eager float32 when ``cfg`` is None, else the Trainer's :class:`LossStep` under ``cfg``."""
     dev = torch.device(device)
     opt = make_optimizer(model, cfg or TrainConfig(fused_adam=False), dev)
-    step = LossStep(_LossOf(model), cfg, dev, autocast_dtype(cfg, dev), log=lambda _m: None) if cfg else None
+    step = LossStep(LossModule(model), cfg, dev, autocast_dtype(cfg, dev), log=lambda _m: None) if cfg else None
 
     def run() -> None:
         opt.zero_grad(set_to_none=True)
         if step is None:
-            model.loss(**batch).backward()
+            cast(HasLoss, model).loss(**batch).backward()
         else:
             step(batch, lambda loss: loss.backward())
         opt.step()

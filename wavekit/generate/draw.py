@@ -1,13 +1,15 @@
-"""Drawing a sample from distribution parameters with given uniforms (torch).
+"""Drawing a sample from distribution parameters with given uniforms (torch), and its numba twin.
 
 Generation takes its randomness from per-stream uniforms, three per sample
 (``numpy.random.default_rng(seed).random((n, 3))``), and turns them into a
-value by inverse-CDF formulas. The formulas are written twice, because the
-compiled CPU kernel cannot call torch: here for torch tensors (the torch
-stepper, CPU or CUDA, and the reference loop of the tests) and as
-:func:`sample_column` below for numba. Both compute the same expressions in the same
-order in float64, so the same seed gives the same samples on every backend
-up to float rounding (mu-law classes are identical in practice).
+value by inverse-CDF formulas. The torch formulas have one home, each output
+distribution's :meth:`wavekit.core.distributions.Distribution.sample_from_uniforms`;
+:func:`draw` picks the distribution for an output kind and calls it (the torch
+stepper, CPU or CUDA, and the reference loop of the tests). The compiled CPU
+kernel cannot call torch, so :func:`sample_column` below writes the same
+expressions again for numba, in the same order in float64: the same seed gives
+the same samples on every backend up to float rounding (mu-law classes are
+identical in practice).
 
 Per row b with temperature T_b and uniforms (u0, u1, u2):
 
@@ -26,29 +28,34 @@ branching on values, so one step can be captured as a CUDA graph.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
-import torch
 from numba import njit
 from torch import Tensor
 
-from wavekit.core.mixture import snap_to_bins
+from wavekit.core.distributions import (
+    Categorical,
+    DiscretizedGaussian,
+    DiscretizedMixtureOfLogistics,
+    Distribution,
+)
 
 OUT_MULAW, OUT_MOL, OUT_GAUSSIAN = 0, 1, 2
 KINDS = {"mulaw": OUT_MULAW, "mol": OUT_MOL, "gaussian": OUT_GAUSSIAN}
-U_TINY = 1e-6
 
 
-def categorical_from_uniform(logits: Tensor, temperature: Tensor, u: Tensor) -> Tensor:
-    """logits (B, K) float64, temperature (B,), u (B,) in [0, 1) -> class indices (B,) long."""
-    best = logits.argmax(dim=1)
-    warm = temperature > 0
-    t = torch.where(warm, temperature, torch.ones_like(temperature))
-    m = logits.gather(1, best.unsqueeze(1))
-    cdf = torch.exp((logits - m) / t.unsqueeze(1)).cumsum(dim=1)
-    k = (cdf <= (u * cdf[:, -1]).unsqueeze(1)).sum(dim=1)  # first k with cdf[k] > target
-    return torch.where(warm & (k < logits.shape[1]), k, best)
+@functools.lru_cache(maxsize=64)
+def distribution_for(kind: int, n_classes: int, mixtures: int = 0, log_scale_min: float = -7.0) -> Distribution:
+    """The output distribution of an output ``kind`` (one of :data:`KINDS`' values)."""
+    if kind == OUT_MULAW:
+        return Categorical(n_classes)
+    if kind == OUT_MOL:
+        return DiscretizedMixtureOfLogistics(mixtures, n_classes, log_scale_min)
+    if kind == OUT_GAUSSIAN:
+        return DiscretizedGaussian(n_classes, log_scale_min)
+    raise ValueError(f"unknown output kind {kind}")
 
 
 def draw(
@@ -57,29 +64,10 @@ def draw(
 ) -> Tensor:
     """params (B, P), temperature (B,), u (B, 3) -> (B,) values: long classes (mu-law) or float64 on the bins.
 
-    params are read in float64 (as the compiled kernel does).
+    params are read in float64 (as the compiled kernel does); the formulas are the
+    distribution's :meth:`~wavekit.core.distributions.Distribution.sample_from_uniforms`.
     """
-    params = params.to(torch.float64)
-    temperature = temperature.to(torch.float64)
-    u = u.to(torch.float64)
-    if kind == OUT_MULAW:
-        return categorical_from_uniform(params, temperature, u[:, 0])
-    warm = temperature > 0
-    u1 = u[:, 1].clamp(U_TINY, 1.0 - U_TINY)
-    if kind == OUT_MOL:
-        K = mixtures
-        k = categorical_from_uniform(params[:, :K], temperature, u[:, 0]).unsqueeze(1)
-        mean = params[:, K : 2 * K].gather(1, k)[:, 0]
-        log_s = params[:, 2 * K : 3 * K].gather(1, k)[:, 0].clamp(min=log_scale_min)
-        noisy = mean + temperature * torch.exp(log_s) * (torch.log(u1) - torch.log1p(-u1))
-    elif kind == OUT_GAUSSIAN:
-        mean, log_s = params[:, 0], params[:, 1].clamp(min=log_scale_min)
-        noisy = mean + temperature * torch.exp(log_s) * torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(
-            2.0 * math.pi * u[:, 2]
-        )
-    else:
-        raise ValueError(f"unknown output kind {kind}")
-    return snap_to_bins(torch.where(warm, noisy, mean), n_classes)
+    return distribution_for(kind, n_classes, mixtures, log_scale_min).sample_from_uniforms(params, temperature, u)
 
 
 # ---- the numba twin, called per slot by the compiled kernel (wavekit.generate.kernels) ----

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from wavekit.cli_options import checkpoint_option, pick_checkpoint
+from wavekit.cli_options import checkpoint_option, outdir_option, pick_checkpoint, pick_outdir
 from wavekit.errors import ConfigError
 
 
@@ -69,16 +69,18 @@ def image() -> None:
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
               help="Experiment YAML: kind (pixelcnn|gated_pixelcnn|pixelcnnpp|pixelrnn), model, data, train.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a value, e.g. --set model.layers=4.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in --out.")
+@outdir_option("Output folder: config.yaml, metrics.jsonl, checkpoints/.")
+@click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in -o/--outdir.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(config_path: str, sets: tuple[str, ...], out_dir: str, resume: bool, quiet: bool) -> None:
-    """Train an image model with the shared Trainer; checkpoints go to OUT/checkpoints.
+def train(config_path: str, sets: tuple[str, ...], outdir: str | None, old_outdir: str | None, resume: bool,
+          quiet: bool) -> None:
+    """Train an image model with the shared Trainer; checkpoints go to OUTDIR/checkpoints.
 
     \b
     Example:
-      wavekit image train --config conf/digits.yaml --out exp/digits/train
+      wavekit image train --config conf/digits.yaml -o exp/digits/train
     """
+    out_dir = pick_outdir(outdir, old_outdir)
     from wavekit.image.pipeline import KINDS
     from wavekit.train.commands import (
         build_trainer,

@@ -205,7 +205,10 @@ def load_cifar10(split: str, cache_dir: Path = DEFAULT_CACHE, base_url: str = CI
         for batch in wanted:
             if batch not in members:
                 raise DataError(f"{archive}: {batch} missing; delete the file to re-download")
-            d = pickle.load(tar.extractfile(members[batch]), encoding="latin1")  # noqa: S301 (checksummed)
+            f = tar.extractfile(members[batch])
+            if f is None:  # a directory or link, not a file
+                raise DataError(f"{archive}: {batch} is not a file; delete the archive to re-download")
+            d = pickle.load(f, encoding="latin1")  # noqa: S301 (checksummed)
             xs.append(np.asarray(d["data"], dtype=np.int64).reshape(-1, 3, 32, 32))
             ys.append(np.asarray(d["labels"], dtype=np.int64))
     return np.concatenate(xs), np.concatenate(ys)

@@ -10,7 +10,8 @@ Two stacks per layer:
   B after), plus the shifted vertical features through a 1x1; residual on the
   horizontal stack from the second layer on.
 
-Both use the gated activation ``tanh(W_f * x) * sigmoid(W_g * x)``; an optional
+Both use the gated activation ``tanh(W_f * x) * sigmoid(W_g * x)``
+(:func:`wavekit.core.gated.gated_activation`, the same one as WaveNet's); an optional
 class embedding is added to both pre-activations (``num_classes > 0``, ``y``).
 Together the stacks cover every earlier pixel: no blind spot.
 """
@@ -18,11 +19,13 @@ Together the stacks cover every earlier pixel: no blind spot.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from wavekit.core.gated import gated_activation
 from wavekit.image.base import ImageModel, Stepper
 from wavekit.image.cache import rows_upto
 from wavekit.image.masked import MaskedConv2d
@@ -53,11 +56,6 @@ class GatedPixelCNNConfig:
             raise ValueError("num_classes must be >= 0")
 
 
-def gate(x: Tensor) -> Tensor:
-    a, b = x.chunk(2, dim=1)
-    return torch.tanh(a) * torch.sigmoid(b)
-
-
 class GatedLayer(nn.Module):
     def __init__(self, in_channels: int, channels: int, kernel_size: int, groups: int, first: bool, num_classes: int) -> None:
         super().__init__()
@@ -82,14 +80,14 @@ class GatedLayer(nn.Module):
         return self.vertical_out(v_pre, emb), self.horizontal(h, self.v_to_h(down_shift(v_pre)), emb)
 
     def vertical_out(self, v_pre: Tensor, emb: Tensor | None) -> Tensor:
-        return gate(v_pre if emb is None else v_pre + emb)
+        return gated_activation(v_pre if emb is None else v_pre + emb)
 
     def horizontal(self, h: Tensor, v_feed: Tensor, emb: Tensor | None) -> Tensor:
         """h (B, in, R, W), v_feed (B, 2h, R, W) already shifted and projected."""
         pre = self.h_conv(h) + v_feed
         if emb is not None:
             pre = pre + emb
-        out = self.h_out(gate(pre))
+        out = self.h_out(gated_activation(pre))
         return out if self.first else h + out
 
 
@@ -120,13 +118,17 @@ class GatedPixelCNN(ImageModel):
     def from_config(cls, cfg: GatedPixelCNNConfig) -> "GatedPixelCNN":
         return cls(**asdict(cfg))
 
+    def gated_layers(self) -> list[GatedLayer]:
+        """``self.layers`` typed as what it holds."""
+        return cast(list[GatedLayer], list(self.layers))
+
     def embeddings(self, y: Tensor | None, batch: int) -> list[Tensor | None]:
         """Per-layer class embeddings (B, 2h, 1, 1), or Nones."""
         if self.num_classes == 0:
             return [None] * len(self.layers)
         if y is None or y.shape != (batch,):
             raise ValueError(f"this model is class-conditional: pass y of shape ({batch},) with ids < {self.num_classes}")
-        return [layer.cond(y)[:, :, None, None] for layer in self.layers]
+        return [cast(nn.Embedding, layer.cond)(y)[:, :, None, None] for layer in self.gated_layers()]
 
     def head(self, h: Tensor) -> Tensor:
         return self.out2(torch.relu(self.out1(torch.relu(h))))
@@ -159,13 +161,13 @@ class GatedRowCache:
             self.emb = m.embeddings(self.y, B)
         self.feed = []
         if i == 0:
-            for layer in m.layers:
+            for layer in m.gated_layers():
                 zeros = x.new_zeros(B, layer.v_to_h.in_channels, 1, W, dtype=m.dtype)
                 self.feed.append(layer.v_to_h(zeros))
             return
         r = i - 1
         self.v_in[0][:, :, r] = m.scale_input(x[:, :, r])
-        for l, (layer, emb) in enumerate(zip(m.layers, self.emb)):
+        for l, (layer, emb) in enumerate(zip(m.gated_layers(), self.emb)):
             p = layer.v_pad[2]
             window = rows_upto(self.v_in[l], r, p)
             pre = layer.v_conv(F.pad(window, (p, p, p + 1 - window.shape[2], 0)))  # (B, 2h, 1, W)
@@ -176,6 +178,6 @@ class GatedRowCache:
     def params_at(self, x: Tensor, i: int, j: int) -> Tensor:
         m = self.model
         h = m.scale_input(x[:, :, i : i + 1])
-        for layer, feed, emb in zip(m.layers, self.feed, self.emb):
+        for layer, feed, emb in zip(m.gated_layers(), self.feed, self.emb):
             h = layer.horizontal(h, feed, emb)
         return m.head(h)[:, :, 0, j]

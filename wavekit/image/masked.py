@@ -59,6 +59,8 @@ class MaskedConv2d(nn.Conv2d):
     Input (B, in_channels, H, W) -> (B, out_channels, H, W).
     """
 
+    mask: Tensor  # buffer (out, in, kh, kw), registered in __init__
+
     def __init__(
         self,
         in_channels: int,

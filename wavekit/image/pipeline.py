@@ -81,6 +81,8 @@ def load_splits(cfg: ImageDataConfig):
         else:
             tr, te = image_data.load_cifar10("train", cache), image_data.load_cifar10("test", cache)
         return tr, te, 256
+    x: np.ndarray
+    y: np.ndarray | None
     if cfg.dataset == "digits":
         x, y = image_data.load_digits()
         native = 17
@@ -93,9 +95,9 @@ def load_splits(cfg: ImageDataConfig):
         native = 256
     order = np.random.default_rng(cfg.seed).permutation(len(x))
     n_valid = max(1, int(round(cfg.valid_fraction * len(x))))
-    va, tr = order[:n_valid], order[n_valid:]
+    va_idx, tr_idx = order[:n_valid], order[n_valid:]
     pick = (lambda a, idx: None if a is None else a[idx])
-    return (x[tr], pick(y, tr)), (x[va], pick(y, va)), native
+    return (x[tr_idx], pick(y, tr_idx)), (x[va_idx], pick(y, va_idx)), native
 
 
 def dataset_levels(cfg: ImageDataConfig, native: int) -> int:

@@ -10,6 +10,7 @@ masks leave a *blind spot* above-right of each pixel, which Gated PixelCNN remov
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -117,7 +118,7 @@ class PixelCNNRowCache:
         p0 = m.input_conv.pad[2]
         h = m.input_conv.forward_rows(m.scale_input(rows_upto(x, i, p0)))
         for block, buf in zip(m.blocks, self.buffers):
-            c0, c1, c2 = block.convs
+            c0, c1, c2 = cast(list[MaskedConv2d], list(cast(ResidualBlock, block).convs))
             buf[:, :, i : i + 1] = torch.relu(c0(torch.relu(h)))
             t = c1.forward_rows(rows_upto(buf, i, c1.pad[2]))
             h = h + c2(torch.relu(t))

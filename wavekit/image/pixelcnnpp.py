@@ -22,6 +22,7 @@ uses the per-resolution row cache of
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -107,7 +108,11 @@ class GatedResnet(nn.Module):
         self.conv2 = conv_cls(channels, 2 * channels)
 
     def _inner(self, conv1_out: Tensor, aux: Tensor | None) -> Tensor:
-        return conv1_out if self.aux is None else conv1_out + self.aux(F.elu(aux))
+        if self.aux is None:
+            return conv1_out
+        if aux is None:
+            raise ValueError("this block was built with aux_channels > 0 and needs its auxiliary input")
+        return conv1_out + self.aux(F.elu(aux))
 
     @staticmethod
     def _gated(x: Tensor, ab: Tensor) -> Tensor:
@@ -195,7 +200,7 @@ class PixelCNNPlusPlus(ImageModel):
         ul = down_shift(self.ul_in_up(xf)) + right_shift(self.ul_in_left(xf))
         us, uls = [u], [ul]
         for level in range(3):
-            for ub, ulb in zip(self.down_u[level], self.down_ul[level]):
+            for ub, ulb in zip(cast(nn.ModuleList, self.down_u[level]), cast(nn.ModuleList, self.down_ul[level])):
                 u = ub(u)
                 ul = ulb(ul, u)
                 us.append(u)
@@ -206,7 +211,7 @@ class PixelCNNPlusPlus(ImageModel):
                 us.append(u)
                 uls.append(ul)
         for level in range(3):
-            for ub, ulb in zip(self.up_u[level], self.up_ul[level]):
+            for ub, ulb in zip(cast(nn.ModuleList, self.up_u[level]), cast(nn.ModuleList, self.up_ul[level])):
                 u = ub(u, us.pop())
                 ul = ulb(ul, torch.cat([u, uls.pop()], dim=1))
             if level < 2:
@@ -312,7 +317,7 @@ class PixelCNNPlusPlusRowCache:
             if l == 0:  # down_shift(u_in(xf)): row R is u_in at row R-1
                 first[:, :, R : R + 1] = 0.0 if R == 0 else m.u_in.row(self._xf(x, R - 1))
             else:
-                first[:, :, R : R + 1] = m.downsample_u[l - 1].row(_last_two(self.du[l - 1][n], 2 * R))
+                first[:, :, R : R + 1] = cast(DownShiftedConv, m.downsample_u[l - 1]).row(_last_two(self.du[l - 1][n], 2 * R))
             self._chain(m.down_u[l], first, self.du[l][1:], self.du_c[l], R, lambda k: None)
         for l in reversed(levels):
             R = i >> l
@@ -333,7 +338,7 @@ class PixelCNNPlusPlusRowCache:
                 left = right_shift(m.ul_in_left.row(xf))
                 first[:, :, R : R + 1] = left if R == 0 else left + m.ul_in_up.row(self._xf(x, R - 1))
             else:
-                first[:, :, R : R + 1] = m.downsample_ul[l - 1].row(_last_two(self.dul[l - 1][n], 2 * R))
+                first[:, :, R : R + 1] = cast(DownRightShiftedConv, m.downsample_ul[l - 1]).row(_last_two(self.dul[l - 1][n], 2 * R))
             self._chain(m.down_ul[l], first, self.dul[l][1:], self.dul_c[l], R,
                         lambda k: u[k + 1][:, :, R : R + 1])
         for l in reversed(range(top + 1)):

@@ -7,14 +7,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from wavekit.atomic import atomic_path
-
-
-def _save_atomic(fig, path: str | Path) -> Path:
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=100)
-    return Path(path)
-
 
 def image_grid(images: torch.Tensor, levels: int, nrow: int = 8, pad: int = 1) -> np.ndarray:
     """(N, C, H, W) integer levels -> (rows*(H+pad), cols*(W+pad), 3) floats in [0, 1]."""
@@ -40,18 +32,17 @@ def save_grid(images: torch.Tensor, levels: int, path: str | Path, nrow: int = 8
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from wavekit.plotting import save_figure  # the one atomic PNG writer (temp file + rename, closes the figure)
+
     grid = image_grid(images, levels, nrow)
     inch = max(6.0 / max(grid.shape[:2]), 0.04)  # at least 6 inches on the long side
     fig = plt.figure(figsize=(grid.shape[1] * inch, grid.shape[0] * inch + (0.4 if title else 0.0)))
-    ax = fig.add_axes([0, 0, 1, 0.92 if title else 1])
+    ax = fig.add_axes((0.0, 0.0, 1.0, 0.92 if title else 1.0))
     ax.imshow(grid, interpolation="nearest")
     ax.axis("off")
     if title:
         fig.suptitle(title, fontsize=9)
-    try:
-        return _save_atomic(fig, path)
-    finally:
-        plt.close(fig)
+    return save_figure(fig, path, dpi=100)
 
 
 def save_heatmap(influence: np.ndarray, target: tuple[int, int], path: str | Path, title: str) -> Path:
@@ -61,13 +52,12 @@ def save_heatmap(influence: np.ndarray, target: tuple[int, int], path: str | Pat
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from wavekit.plotting import save_figure  # the one atomic PNG writer (temp file + rename, closes the figure)
+
     fig, ax = plt.subplots(figsize=(5, 5 * influence.shape[0] / influence.shape[1] + 0.5))
     ax.imshow(influence, cmap="magma", interpolation="nearest")
     ax.add_patch(plt.Rectangle((target[1] - 0.5, target[0] - 0.5), 1, 1, fill=False, edgecolor="cyan", lw=2))
     ax.set_title(title, fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
-    try:
-        return _save_atomic(fig, path)
-    finally:
-        plt.close(fig)
+    return save_figure(fig, path, dpi=100)

@@ -12,7 +12,7 @@ import os
 import random
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -75,6 +75,8 @@ def point_last(ckpt_dir: str | Path, target: Path) -> None:
     """Make ``last.pt`` name ``target`` (relative symlink, replaced atomically; a copy where links fail)."""
     d = Path(ckpt_dir)
     link = d / "last.pt"
+    # Not wavekit.atomic: that writes a file's bytes; here the thing replaced is a symlink
+    # (os.symlink into a fixed temp name, then the same atomic os.replace).
     tmp = d / ".last.pt.tmp"
     tmp.unlink(missing_ok=True)
     try:
@@ -99,7 +101,8 @@ def prune(ckpt_dir: str | Path, keep_last: int) -> None:
 
 def rng_state() -> dict[str, Any]:
     """Python, numpy, torch (and CUDA) generator states, as checkpoint-safe plain data."""
-    np_state = np.random.get_state()
+    # legacy=True (the default) returns the tuple form; numpy's stubs only say "dict or tuple"
+    np_state = cast("tuple[str, np.ndarray, int, int, float]", np.random.get_state())
     state: dict[str, Any] = {
         "python": random.getstate(),
         "numpy": [np_state[0], np_state[1].tolist(), int(np_state[2]), int(np_state[3]), float(np_state[4])],

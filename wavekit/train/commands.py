@@ -16,7 +16,7 @@ from typing import Any
 import click
 import yaml
 
-from wavekit.cli_options import checkpoint_option, pick_checkpoint
+from wavekit.cli_options import checkpoint_option, outdir_option, pick_checkpoint, pick_outdir
 from wavekit.errors import ConfigError
 
 # Sections of a recipe config (recipes/common/conf.py) that are not the trainer's.
@@ -130,17 +130,16 @@ def training_errors(out_dir: str | Path) -> Any:
               help="Experiment YAML (sections: kind, model, data, train).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a config value, e.g. --set model.layers=20 --set train.lr=5e-4 (repeatable).")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Output folder: config.yaml, metrics.jsonl, checkpoints/.")
-@click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in --out.")
+@outdir_option("Output folder: config.yaml, metrics.jsonl, checkpoints/.")
+@click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in -o/--outdir.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
               help="Same as --set train.device=...")
 @click.option("--threads", type=click.IntRange(min=0), default=None,
               help="Same as --set train.threads=... (CPU threads per process; 0 = auto).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(config_path: str, sets: tuple[str, ...], out_dir: str, resume: bool, device: str | None,
-          threads: int | None, quiet: bool) -> None:
-    """Train the model described by --config; checkpoints go to OUT/checkpoints.
+def train(config_path: str, sets: tuple[str, ...], outdir: str | None, old_outdir: str | None, resume: bool,
+          device: str | None, threads: int | None, quiet: bool) -> None:
+    """Train the model described by --config; checkpoints go to OUTDIR/checkpoints.
 
     Runs in one process, or one process per device under
     `torchrun --nproc_per_node N -m wavekit train ...` (batch_size is per
@@ -148,10 +147,11 @@ def train(config_path: str, sets: tuple[str, ...], out_dir: str, resume: bool, d
 
     \b
     Example:
-      wavekit train --config conf/vocoder.yaml --out exp/voc/train
+      wavekit train --config conf/vocoder.yaml -o exp/voc/train
     """
     from wavekit.train.distributed import env_info
 
+    out_dir = pick_outdir(outdir, old_outdir)
     overrides = list(sets) + ([f"train.device={device}"] if device else [])
     overrides += [f"train.threads={threads}"] if threads is not None else []
     exp = load_experiment_file(config_path, overrides)

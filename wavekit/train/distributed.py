@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, Protocol, cast
 
 import torch
 import torch.distributed as dist
@@ -46,6 +46,12 @@ class DistInfo:
         return self.world_size > 1
 
 
+class HasLoss(Protocol):
+    """What the Trainer needs of a model: ``loss(**batch)``, a scalar tensor."""
+
+    def loss(self, **batch: Any) -> torch.Tensor: ...
+
+
 class LossModule(nn.Module):
     """``forward(**batch) = model.loss(**batch)``, so DDP (which hooks ``forward``) syncs ``loss``."""
 
@@ -54,7 +60,7 @@ class LossModule(nn.Module):
         self.model = model
 
     def forward(self, **batch: Any) -> torch.Tensor:
-        return self.model.loss(**batch)
+        return cast(HasLoss, self.model).loss(**batch)
 
 
 def env_info() -> DistInfo:

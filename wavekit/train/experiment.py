@@ -82,10 +82,10 @@ def prepare_training(exp: ExperimentConfig, out_dir: str | Path, resume: bool = 
         if old.get("kind") != resolved["kind"] or old.get("model") != resolved["model"]:
             raise ConfigError(
                 f"{cfg_path} describes a different model than this config; resume with the same "
-                "model settings or choose another --out"
+                "model settings or choose another -o/--outdir"
             )
     if not resume and ckpt_io.latest_checkpoint(out / "checkpoints") is not None:
-        raise ConfigError(f"{out / 'checkpoints'} already holds checkpoints; add --resume or choose another --out")
+        raise ConfigError(f"{out / 'checkpoints'} already holds checkpoints; add --resume or choose another -o/--outdir")
     ckpt_io.seed_everything(exp.train.seed)  # identical initial weights in every process
     model = registry.get_model(exp.kind).model_cls.from_config(exp.model)
     bundle = registry.get_data(exp.kind).build(exp.data, exp.model)

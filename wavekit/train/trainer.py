@@ -21,7 +21,7 @@ import math
 import time
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Generator, Iterator, cast
 
 import torch
 from torch import nn
@@ -35,7 +35,7 @@ from wavekit.config import to_dict
 from wavekit.errors import CheckpointError, ConfigError, WavekitError
 from wavekit.train import checkpoint as ckpt_io
 from wavekit.train import distributed as D
-from wavekit.train.distributed import LossModule
+from wavekit.train.distributed import HasLoss, LossModule
 from wavekit.train.interrupt import deferred_interrupt
 from wavekit.train.optim import EMA, TrainConfig, lr_factor
 from wavekit.train.step import LossStep, autocast, autocast_dtype, make_optimizer
@@ -122,7 +122,7 @@ class Trainer:
         else:
             if ckpt_io.latest_checkpoint(self.ckpt_dir) is not None:
                 raise ConfigError(
-                    f"{self.ckpt_dir} already holds checkpoints; resume them (--resume) or choose another --out"
+                    f"{self.ckpt_dir} already holds checkpoints; resume them (--resume) or choose another -o/--outdir"
                 )
             ckpt_io.seed_everything(cfg.seed + 1009 * self.info.rank)
         stop = min(cfg.steps, max_steps) if max_steps is not None else cfg.steps
@@ -178,7 +178,7 @@ class Trainer:
             pos, batch = next(batches)
             batch = _to_device(batch, self.device)
             last = i == cfg.grad_accum - 1
-            sync = self.loss_module.no_sync() if (self.info.distributed and not last) else nullcontext()
+            sync = cast(DistributedDataParallel, self.loss_module).no_sync() if (self.info.distributed and not last) else nullcontext()
             with sync:
                 loss = self.loss_step(batch, self._backward)
             total += loss.detach().to(torch.float64)
@@ -222,7 +222,7 @@ class Trainer:
         if self.info.is_main:
             tqdm.write(message)
 
-    def _batches(self) -> Iterator[tuple[tuple[int, int], Any]]:
+    def _batches(self) -> Generator[tuple[tuple[int, int], Any], None, None]:
         """Yield ``((epoch, batch) position after this micro-batch, batch)`` forever, from the saved position."""
         cfg, n = self.cfg, len(self.train_data)
         per_epoch = D.batches_per_epoch(n, cfg.batch_size, self.info.world_size)
@@ -266,13 +266,13 @@ class Trainer:
                     continue
                 batch = _to_device(self.collate([data[i] for i in idx]), self.device)
                 with self._autocast():
-                    loss = self.model.loss(**batch)
+                    loss = cast(HasLoss, self.model).loss(**batch)
                 total += float(loss) * len(idx)
                 count += len(idx)
             self.model.train()
-        total, count = D.all_reduce_sum([total, float(count)], self.device)
+        total, n = D.all_reduce_sum([total, float(count)], self.device)
         ckpt_io.set_rng_state(rng)
-        return total / count if count else None
+        return total / n if n else None
 
     def _evaluate_and_record(self) -> None:
         valid = self.evaluate()
@@ -326,7 +326,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ checkpoints
 
-    def state(self, rng_states: list[dict[str, Any]]) -> dict[str, Any]:
+    def state(self, rng_states: list[dict[str, Any] | None]) -> dict[str, Any]:
         """The checkpoint payload for the current step."""
         return {
             "kind": self.kind,
@@ -347,7 +347,7 @@ class Trainer:
 
     def save(self, collective: bool = True, best_only: bool = False) -> Path:
         """Write ``step-XXXXXXXX.pt`` (or only ``best.pt``) from rank 0; prune old ones; point ``last.pt``."""
-        states = D.all_gather_object(self._rng_snapshot) if collective else [self._rng_snapshot]
+        states: list[dict[str, Any] | None] = D.all_gather_object(self._rng_snapshot) if collective else [self._rng_snapshot]
         path = self.ckpt_dir / "best.pt" if best_only else ckpt_io.step_path(self.ckpt_dir, self.step)
         if self.info.is_main:
             ckpt_io.save_checkpoint(path, self.state(states))
@@ -364,14 +364,14 @@ class Trainer:
         path = ckpt_io.latest_checkpoint(self.ckpt_dir)
         if path is None:
             if self.info.is_main:
-                tqdm.write(f"--resume: no checkpoint in {self.ckpt_dir}; starting from scratch (is --out right?)")
+                tqdm.write(f"--resume: no checkpoint in {self.ckpt_dir}; starting from scratch (is -o/--outdir right?)")
             ckpt_io.seed_everything(self.cfg.seed + 1009 * self.info.rank)
             return
         ckpt = ckpt_io.load_checkpoint(path, map_location=self.device)
         if ckpt["kind"] != self.kind or ckpt["config"] != to_dict(self.model.config):
             raise CheckpointError(
                 f"{path} was trained with a different model ({ckpt['kind']} {ckpt['config']}); "
-                "resume with the same model config or choose another --out"
+                "resume with the same model config or choose another -o/--outdir"
             )
         try:
             self.model.load_state_dict(ckpt["model"])
@@ -382,7 +382,7 @@ class Trainer:
             if self.scaler is not None and ckpt.get("scaler"):
                 self.scaler.load_state_dict(ckpt["scaler"])
         except (KeyError, ValueError, RuntimeError) as e:
-            raise CheckpointError(f"{path}: cannot restore the training state ({e}); choose another --out") from None
+            raise CheckpointError(f"{path}: cannot restore the training state ({e}); choose another -o/--outdir") from None
         self.step = int(ckpt["step"])
         ds = ckpt["data_state"]
         # A different batch size or process count keeps the epoch and rounds the item offset down.

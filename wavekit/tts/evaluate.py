@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from wavekit.audio.datasets import load_corpus
-from wavekit.checkpoint import extra_of, model_of
+from wavekit.checkpoint import LoadedModel, extra_of, model_of
 from wavekit.errors import CheckpointError, DataError
 from wavekit.tts.attention import diagonality, focus_rate
 from wavekit.tts.data import TtsDataset, collate_tts
@@ -48,7 +48,7 @@ def _mean(values: list[float]) -> float:
 
 
 def evaluate_acoustic(
-    model: Tacotron2,
+    model: Tacotron2 | LoadedModel,
     data_root: str | Path,
     split: str = "test",
     *,

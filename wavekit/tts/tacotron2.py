@@ -15,6 +15,7 @@ until the stop token fires or ``max_frames`` is reached.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -282,7 +283,7 @@ class Tacotron2(nn.Module):
     # --- inference ---------------------------------------------------------------
 
     def infer_batch(
-        self, sequences: list[list[int]] | list[torch.Tensor], max_frames: int | None = None
+        self, sequences: Sequence[list[int] | torch.Tensor], max_frames: int | None = None
     ) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Decode several symbol sequences at once; each stops at its own stop token.
 
@@ -294,7 +295,7 @@ class Tacotron2(nn.Module):
             return self._decode(sequences, cfg_max_frames=max_frames)
 
     def _decode(
-        self, sequences: list[list[int]] | list[torch.Tensor], cfg_max_frames: int | None
+        self, sequences: Sequence[list[int] | torch.Tensor], cfg_max_frames: int | None
     ) -> list[tuple[torch.Tensor, torch.Tensor]]:
         cfg = self.config
         r = cfg.reduction_factor

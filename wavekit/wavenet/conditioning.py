@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -32,7 +33,7 @@ class UpsampleNetwork(nn.Module):
         self.scales = tuple(int(s) for s in scales)
         self.convs = nn.ModuleList(nn.Conv1d(1, 1, 2 * s + 1, padding=s, bias=False) for s in self.scales)
         for conv, s in zip(self.convs, self.scales):
-            nn.init.constant_(conv.weight, 1.0 / (2 * s + 1))
+            nn.init.constant_(cast(nn.Conv1d, conv).weight, 1.0 / (2 * s + 1))
 
     @property
     def hop_length(self) -> int:
@@ -61,7 +62,7 @@ class UpsampleNetwork(nn.Module):
         for s, conv in zip(self.scales, self.convs):
             # the shared (1, 1, 2s+1) kernel as a depthwise convolution over (B, C, T): the same
             # numbers as convolving (B * C, 1, T), about 20x faster on the CPU
-            x = F.conv1d(x.repeat_interleave(s, dim=2), conv.weight.expand(C, 1, -1), padding=s, groups=C)
+            x = F.conv1d(x.repeat_interleave(s, dim=2), cast(nn.Conv1d, conv).weight.expand(C, 1, -1), padding=s, groups=C)
         return x
 
 

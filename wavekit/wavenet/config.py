@@ -133,11 +133,3 @@ class WaveNetConfig:
     def hop_length(self) -> int:
         """Samples per conditioning frame: the product of ``upsample_scales``."""
         return math.prod(self.upsample_scales)
-
-    def check_hop(self, hop_length: int) -> None:
-        """ValueError unless the upsample scales multiply to ``hop_length`` (the mel hop of the data)."""
-        if self.cin_channels > 0 and self.hop_length != hop_length:
-            raise ValueError(
-                f"upsample_scales {list(self.upsample_scales)} multiply to {self.hop_length}, but the mel "
-                f"features have hop length {hop_length}; choose scales whose product is {hop_length}"
-            )

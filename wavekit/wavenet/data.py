@@ -88,7 +88,7 @@ def build_wavenet_data(data_cfg: WaveNetDataConfig, model_cfg: Any) -> DataBundl
             f"model.n_speakers is {n_speakers} but the corpus {corpus.root} has {len(corpus.speakers)} speakers; "
             f"set model.n_speakers={len(corpus.speakers)}"
         )
-    common = dict(
+    common: dict[str, Any] = dict(
         crop_samples=data_cfg.crop_samples, normalize=data_cfg.normalize, seed=data_cfg.seed,
         with_mel=cin > 0, with_speaker=use_speaker,
     )

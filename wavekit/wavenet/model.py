@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TypeGuard, cast
 
 import torch
 from torch import Tensor, nn
@@ -93,7 +94,7 @@ class WaveNet(nn.Module):
 
     @property
     def _dtype(self) -> torch.dtype:
-        return self.head[-1].bias.dtype
+        return cast(Tensor, cast(nn.Conv1d, self.head[-1]).bias).dtype  # the last 1x1 has a bias
 
     # ---- waveform <-> model values ---------------------------------------------------------
 
@@ -102,13 +103,17 @@ class WaveNet(nn.Module):
 
         In the source-filter mode these are the classes of the excitation, which needs the mel c.
         """
-        if wav.dim() != 2 or not wav.is_floating_point():
-            raise ValueError(f"wav must be a float (B, T) tensor in [-1, 1], got {tuple(wav.shape)} {wav.dtype}")
+        self._check_wav(wav)
         if self.source_filter is not None:
             return self.source_filter.targets(self._signals(wav, c)[2])
         if self.config.output == "mulaw":
             return mulaw_encode(wav, self.config.quantization_channels)
         return snap_to_bins(wav.to(self._dtype), self.config.bins)
+
+    @staticmethod
+    def _check_wav(wav: Tensor) -> None:
+        if wav.dim() != 2 or not wav.is_floating_point():
+            raise ValueError(f"wav must be a float (B, T) tensor in [-1, 1], got {tuple(wav.shape)} {wav.dtype}")
 
     def to_waveform(self, values: Tensor) -> Tensor:
         """Inverse of :meth:`targets`: model values (B, T) -> float waveform (plain mode only)."""
@@ -129,11 +134,18 @@ class WaveNet(nn.Module):
 
     def _signals(self, wav: Tensor, c: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
         """Source-filter mode: s', p, e (B, T) of wav given the mel c."""
+        sf = self._require_source_filter()
         if c is None:
             raise ValueError("this source-filter WaveNet computes its LPC from the mel: pass c")
         if c.dim() != 3 or c.shape[1] != self.config.cin_channels:
             raise ValueError(f"c must be (B, {self.config.cin_channels}, frames) mel, got {tuple(c.shape)}")
-        return self.source_filter.signals(wav.to(self._dtype), c.to(self._dtype))
+        return sf.signals(wav.to(self._dtype), c.to(self._dtype))
+
+    def _require_source_filter(self) -> SourceFilter:
+        """The source-filter module; ValueError for a plain model (a caller's mistake, not the user's data)."""
+        if self.source_filter is None:
+            raise ValueError("this WaveNet has no source-filter mode (config.excitation is 'none')")
+        return self.source_filter
 
     def embed_input(self, prev: Tensor) -> Tensor:
         """Previous-sample values (B, T) -> (B, R, T)."""
@@ -161,7 +173,7 @@ class WaveNet(nn.Module):
             parts.append(emb.expand(-1, -1, length) if parts else emb)
         return torch.cat(parts, dim=1) if parts else None
 
-    def _check_mel(self, c: Tensor | None) -> bool:
+    def _check_mel(self, c: Tensor | None) -> TypeGuard[Tensor]:
         """True if the model takes a mel and c is given; ValueError if c does not fit the model."""
         if self.config.cin_channels:
             if c is None:
@@ -180,7 +192,7 @@ class WaveNet(nn.Module):
             return None
         if g is None:
             raise ValueError(f"this WaveNet is conditioned on speaker ids (n_speakers={cfg.n_speakers}): pass g")
-        emb = self.speaker(g)
+        emb = cast(SpeakerEmbedding, self.speaker)(g)  # built when gin_channels > 0
         if batch is not None and emb.shape[0] != batch:
             raise ValueError(f"c has batch size {batch} but g has {emb.shape[0]}")
         return emb
@@ -198,17 +210,26 @@ class WaveNet(nn.Module):
                 "pass frames * hop >= the waveform length"
             )
         # Frames past `needed + lookahead` cannot reach the first `length` samples.
-        return c[:, :, : needed + self.upsample.lookahead].to(self._dtype)
+        return c[:, :, : needed + self._upsample_net().lookahead].to(self._dtype)
+
+    def _upsample_net(self) -> UpsampleNetwork:
+        """The mel upsampling network; ValueError for a model without local conditioning."""
+        if self.upsample is None:
+            raise ValueError("this WaveNet has no local conditioning (cin_channels=0)")
+        return self.upsample
 
     def upsample_mel(self, c: Tensor, length: int) -> Tensor:
         """Mel (B, cin, frames) -> (B, cin, length); needs frames * hop >= length, extra frames are cropped."""
-        return self.upsample(self._mel_frames(c, length))[:, :, :length]
+        return self._upsample_net()(self._mel_frames(c, length))[:, :, :length]
 
     def sine_source(
         self, c: Tensor, length: int, phase: Tensor | None = None, voicing: Tensor | None = None
     ) -> Tensor:
         """The sine source (B, 2H, length): from phase and voicing (B, length) if given, else from the mel c."""
-        return self.source_filter.source(c.to(self._dtype), length, phase, voicing).transpose(1, 2)
+        source = self._require_source_filter().source(c.to(self._dtype), length, phase, voicing)
+        if source is None:
+            raise ValueError("this WaveNet has no sine source (pitch_harmonics=0)")
+        return source.transpose(1, 2)
 
     def projected_conditioning(
         self, c: Tensor | None, g: Tensor | None, length: int, source: Tensor | None = None
@@ -228,14 +249,16 @@ class WaveNet(nn.Module):
             return None
         cin, L = self.config.cin_channels, len(self.blocks)
         n_src = 2 * self.config.pitch_harmonics
-        w = torch.cat([b.cond.weight[:, :, 0] for b in self.blocks])  # (L * G, cin + gin)
+        # every block has a cond 1x1 here (cond_channels >= cin > 0)
+        w = torch.cat([cast(nn.Conv1d, cast(ResidualBlock, b).cond).weight[:, :, 0] for b in self.blocks])  # (L * G, cin + gin)
         frames = self._mel_frames(c, length)
+        upsample = self._upsample_net()
         if frames.shape[2] < cin:
             eye = torch.eye(frames.shape[2], dtype=frames.dtype, device=frames.device).unsqueeze(0)
-            response = self.upsample(eye)[0, :, :length]  # (frames, length)
+            response = upsample(eye)[0, :, :length]  # (frames, length)
             proj = torch.matmul(torch.matmul(w[:, :cin], frames), response)
         else:
-            proj = torch.matmul(w[:, :cin], self.upsample(frames)[:, :, :length])
+            proj = torch.matmul(w[:, :cin], upsample(frames)[:, :, :length])
         if n_src:
             src = self.sine_source(c, length) if source is None else source.to(proj.dtype)
             proj = proj + torch.matmul(w[:, cin : cin + n_src], src)
@@ -256,34 +279,52 @@ class WaveNet(nn.Module):
         (the fundamental's phase in cycles and the voicing of the recorded speech, from the data
         pipeline); when not given the model estimates them from the mel, as in generation.
         """
+        return self._params_and_targets(wav, c, g, phase, voicing, with_targets=False)[0]
+
+    def _params_and_targets(
+        self, wav: Tensor, c: Tensor | None, g: Tensor | None, phase: Tensor | None, voicing: Tensor | None,
+        *, with_targets: bool,
+    ) -> tuple[Tensor, Tensor | None]:
+        """:meth:`forward`'s params (B, P, T) and, if ``with_targets``, :meth:`targets` (B, T) of the same
+        pass: the source-filter signals (the LPC from the mel) are computed once for both."""
         if (phase is not None or voicing is not None) and not self.config.pitch_harmonics:
             raise ValueError("phase and voicing feed the sine source of a model with pitch_harmonics > 0; this one has none")
+        targets: Tensor | None = None
         if self.source_filter is not None:
             B, T = wav.shape
             source = None
             if self.config.pitch_harmonics and self._check_mel(c):
                 source = self.sine_source(c, T, phase, voicing)
             projected = self.projected_conditioning(c, g, T, source)  # checks c before the LPC reads it
-            h = self.source_filter.embed_inputs(*self._signals(wav, c))
+            signals = self._signals(wav, c)
+            h = self.source_filter.embed_inputs(*signals)
+            if with_targets:
+                self._check_wav(wav)
+                targets = self.source_filter.targets(signals[2])
         else:
             x = self.targets(wav)
             B, T = x.shape
             prev = torch.cat([self.silence(B, x.device).unsqueeze(1), x[:, :-1]], dim=1)
             h = self.embed_input(prev)
             projected = self.projected_conditioning(c, g, T)
+            targets = x if with_targets else None
         cond = self.conditioning(c, g, T) if projected is None else None  # no mel: no source either
-        skips = 0
+        skips: Tensor | int = 0
         for i, block in enumerate(self.blocks):
             h, s = block(h, cond, projected=projected[i] if projected is not None else None)
             skips = skips + s
-        return self.head(skips * self.skip_scale)
+        return self.head(skips * self.skip_scale), targets
 
     def log_prob(
         self, wav: Tensor, c: Tensor | None = None, g: Tensor | None = None,
         phase: Tensor | None = None, voicing: Tensor | None = None,
     ) -> Tensor:
-        """(B, T) log p(x_t | x_<t, c, g) in nats (phase, voicing as in :meth:`forward`)."""
-        return self.distribution.log_prob(self(wav, c, g, phase, voicing), self.targets(wav, c))
+        """(B, T) log p(x_t | x_<t, c, g) in nats (phase, voicing as in :meth:`forward`).
+
+        One pass: the source-filter signals feed both the network input and the targets.
+        """
+        params, targets = self._params_and_targets(wav, c, g, phase, voicing, with_targets=True)
+        return self.distribution.log_prob(params, cast(Tensor, targets))
 
     def loss(
         self, wav: Tensor, c: Tensor | None = None, g: Tensor | None = None, mel_stats: Tensor | None = None,

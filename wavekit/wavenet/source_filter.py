@@ -44,6 +44,7 @@ receptive field grows by ``order + 1`` samples (``e_{t-1}`` sees
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 import torch
@@ -103,6 +104,9 @@ class SourceFilter(nn.Module):
     ``lpc_mel``, ``cin_channels``, ``hop_length``, ``quantization_channels``, ``residual_channels``,
     ``pitch_harmonics``, ``pitch``).
     """
+
+    mel_mean: Tensor  # buffers (cin,), registered in __init__
+    mel_std: Tensor
 
     def __init__(self, config) -> None:
         super().__init__()
@@ -168,7 +172,7 @@ class SourceFilter(nn.Module):
             return None
         if (phase is None) != (voicing is None):
             raise ValueError("pass both phase and voicing of the sine source, or neither (then the mel gives them)")
-        if phase is None:
+        if phase is None or voicing is None:  # both None (checked above)
             phase, voicing = self.mel_source(c, length)
         if phase.shape != (c.shape[0], length) or voicing.shape != phase.shape:
             raise ValueError(
@@ -188,7 +192,7 @@ class SourceFilter(nn.Module):
         """The network input (B, R, T) at every t from (s'_{t-1}, p_t, e_{t-1}); zeros before the start."""
         prev = lambda x: F.pad(x, (1, 0))[:, :-1]
         h = sum(interpolated_embedding(self.embed[i], x) for i, x in enumerate((prev(sp), p, prev(e))))
-        return h.transpose(1, 2)
+        return cast(Tensor, h).transpose(1, 2)
 
     def targets(self, e: Tensor) -> Tensor:
         """Excitation (B, T) -> its mu-law classes (long)."""
@@ -229,7 +233,7 @@ def step_input(embed: Tensor, coef: float, x_prev: Tensor, lpc_t: Tensor, state:
     p = -(lpc_t * state.hist).sum(1)
     state.last.copy_(x_prev)
     state.pred.copy_(p)
-    return sum(interpolated_embedding(embed[i], v) for i, v in enumerate((sp, p, e_prev)))
+    return cast(Tensor, sum(interpolated_embedding(embed[i], v) for i, v in enumerate((sp, p, e_prev))))
 
 
 def next_sample(e: Tensor, coef: float, state: SourceFilterState) -> Tensor:

@@ -25,6 +25,7 @@ import torch
 import wavekit
 from wavekit.audio.datasets import AudioDataset
 from wavekit.audio.mulaw import mulaw_decode
+from wavekit.likelihood import held_out_nll
 
 
 def bin_log_width(classes: torch.Tensor, q: int) -> torch.Tensor:
@@ -32,6 +33,20 @@ def bin_log_width(classes: torch.Tensor, q: int) -> torch.Tensor:
     lo = mulaw_decode((classes.double() - 0.5).clamp(0, q - 1), q, dtype=torch.float64)
     hi = mulaw_decode((classes.double() + 0.5).clamp(0, q - 1), q, dtype=torch.float64)
     return torch.log(hi - lo)
+
+
+def utterances(data, pitch_data, seconds: float, hop: int, speakers: bool):
+    """One utterance per batch, cut to ``seconds``: the keyword arguments of ``model.log_prob``
+    (with the recorded sine source from ``pitch_data`` when given)."""
+    for i in range(len(data)):
+        item = data[i]
+        frames = min(item["c"].shape[1], int(seconds * 16000) // hop)
+        batch = {"wav": item["wav"][: frames * hop][None], "c": item["c"][:, :frames][None],
+                 "g": item["g"].reshape(1) if speakers else None}
+        if pitch_data is not None:
+            p_item = pitch_data[i]
+            batch.update({k: p_item[k][: frames * hop][None] for k in ("phase", "voicing")})
+        yield batch
 
 
 def main() -> None:
@@ -51,24 +66,16 @@ def main() -> None:
         if pitched and pitch_data is None:
             pitch_data = AudioDataset(args.dump, split=args.split, crop_samples=None, with_pitch=True)
         hop, q = cfg.hop_length, cfg.quantization_channels
-        total_class = total_density = 0.0
-        n = 0
+
+        # class NLL: the one held-out likelihood loop (wavekit.likelihood); the density adds each
+        # class's log bin width, which depends on the data only
+        speakers = bool(cfg.gin_channels)
+        nll = held_out_nll(model, utterances(data, pitch_data if pitched else None, args.seconds, hop, speakers))
         with torch.no_grad():
-            for i in range(len(data)):
-                item = data[i]
-                frames = min(item["c"].shape[1], int(args.seconds * 16000) // hop)
-                wav = item["wav"][: frames * hop][None]
-                c = item["c"][:, :frames][None]
-                g = item["g"].reshape(1) if cfg.gin_channels else None
-                src = {}
-                if pitched:
-                    p_item = pitch_data[i]
-                    src = {k: p_item[k][: frames * hop][None] for k in ("phase", "voicing")}
-                lp = model.log_prob(wav, c, g, **src)
-                classes = model.targets(wav, c)
-                total_class += float(-lp.sum())
-                total_density += float((-lp.double() + bin_log_width(classes, q)).sum())
-                n += wav.shape[1]
+            widths = sum(float(bin_log_width(model.targets(b["wav"], b["c"]), q).sum())
+                         for b in utterances(data, None, args.seconds, hop, speakers))
+        n = nll.count
+        total_class, total_density = nll.total_nats, nll.total_nats + widths
         mode = "source-filter" if getattr(cfg, "source_filter", False) else "plain"
         mode += " + sine source" if pitched else ""
         print(f"{path}\t{mode}\tutterances {len(data)}\tsamples {n}\tclass NLL {total_class / n:.4f}\t"

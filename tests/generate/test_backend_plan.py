@@ -20,8 +20,8 @@ import wavekit
 from wavekit.cli import cli
 from wavekit.errors import ConfigError, FeatureError
 from wavekit.generate import engine as engine_module
-from wavekit.generate.backend import SlotBackend, make_backend
-from wavekit.generate.engine import CheckedRequest, GenerationEngine, Request, check_request
+from wavekit.generate.backend import SlotBackend
+from wavekit.generate.engine import CheckedRequest, GenerationEngine, Request, check_request, make_backend
 from wavekit.generate.plan import VocodePlan, plan_vocode
 from wavekit.generate.vocode import run_plan, vocode_files
 

@@ -9,8 +9,10 @@ backends implement :class:`SlotBackend`:
 - :class:`wavekit.generate.torch_step.TorchSlots` (``"torch"``): static
   buffers on the model's device, one step captured as a CUDA graph on CUDA.
 
-:func:`make_backend` imports only the chosen one, so a torch engine never
-loads numba's kernel module (and a numba engine never builds CUDA state).
+:func:`wavekit.generate.engine.make_backend` imports only the chosen one, so
+a torch engine never loads numba's kernel module (and a numba engine never
+builds CUDA state). This module is the contract only: the backends import it,
+it imports neither.
 
 Shapes: ``slots`` slots, ``chunk`` rows of conditioning / uniforms / samples
 per slot; a stream's samples ``s*chunk .. (s+1)*chunk - 1`` of the shared grid
@@ -26,8 +28,6 @@ import numpy as np
 
 if TYPE_CHECKING:
     import torch
-
-    from wavekit.wavenet.model import WaveNet
 
 StreamT = TypeVar("StreamT")
 
@@ -96,28 +96,3 @@ def resolve_backend(backend: str, device: torch.device) -> str:
     if backend == "numba" and device.type != "cpu":
         raise ValueError(f"the numba backend runs on the CPU, not {device}; use backend='torch'")
     return backend
-
-
-def make_backend(
-    model: WaveNet,
-    backend: str,
-    *,
-    slots: int,
-    chunk: int,
-    device: torch.device,
-    graphs: bool,
-    threads: int,
-    dtype: np.dtype | None,
-) -> SlotBackend[Any]:
-    """The chosen backend (``"numba"`` or ``"torch"``, already checked) for ``slots`` slots of ``chunk`` rows.
-
-    numba: ``threads`` slot groups in parallel, float type ``dtype`` (default the model's);
-    torch: on ``device``, the step captured as a CUDA graph when ``graphs``. Imported here, lazily.
-    """
-    if backend == "numba":
-        from wavekit.generate.fused import FusedWaveNet, NumbaSlots
-
-        return NumbaSlots(FusedWaveNet(model, dtype), slots, chunk, threads)
-    from wavekit.generate.torch_step import TorchSlots
-
-    return TorchSlots(model, slots, chunk, device, graphs)

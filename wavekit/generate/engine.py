@@ -7,7 +7,7 @@ waiting request takes its slot (continuous batching).
 
 Backends (one engine, one sampling convention), each a
 :class:`~wavekit.generate.backend.SlotBackend` imported only when chosen
-(:func:`~wavekit.generate.backend.make_backend`):
+(:func:`make_backend`):
 
 - ``"numba"`` (CPU): the compiled fused kernel (:mod:`wavekit.generate.kernels`),
   many steps per call, slot groups on parallel threads;
@@ -48,14 +48,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from wavekit.generate.backend import BACKENDS, SlotBackend, make_backend, resolve_backend
+from wavekit.generate.backend import BACKENDS, SlotBackend, resolve_backend
 
 if TYPE_CHECKING:
     from wavekit.wavenet.config import WaveNetConfig
     from wavekit.wavenet.model import WaveNet
 
 __all__ = ["BACKENDS", "CheckedRequest", "GenerationEngine", "Request", "check_request", "generate_tensor",
-           "stream_seeds"]
+           "make_backend", "stream_seeds"]
 
 
 @dataclass(eq=False)
@@ -115,6 +115,31 @@ def check_request(config: WaveNetConfig, request: Request) -> CheckedRequest:
     if length is None or length < 1:
         raise ValueError(f"length must be a positive number of samples, got {length}")
     return CheckedRequest(request.mel, request.speaker, length, request.temperature, request.seed, request.key)
+
+
+def make_backend(
+    model: WaveNet,
+    backend: str,
+    *,
+    slots: int,
+    chunk: int,
+    device: torch.device,
+    graphs: bool,
+    threads: int,
+    dtype: np.dtype | None,
+) -> SlotBackend[Any]:
+    """The chosen backend (``"numba"`` or ``"torch"``, already checked) for ``slots`` slots of ``chunk`` rows.
+
+    numba: ``threads`` slot groups in parallel, float type ``dtype`` (default the model's);
+    torch: on ``device``, the step captured as a CUDA graph when ``graphs``. Imported here, lazily.
+    """
+    if backend == "numba":
+        from wavekit.generate.fused import FusedWaveNet, NumbaSlots
+
+        return NumbaSlots(FusedWaveNet(model, dtype), slots, chunk, threads)
+    from wavekit.generate.torch_step import TorchSlots
+
+    return TorchSlots(model, slots, chunk, device, graphs)
 
 
 @dataclass(eq=False)

@@ -100,8 +100,8 @@ def check_request(config: WaveNetConfig, request: Request) -> CheckedRequest:
     if not request.temperature >= 0:
         raise ValueError(f"temperature must be >= 0, got {request.temperature}")
     length = request.length
-    if request.mel is not None:
-        mel = request.mel
+    mel = request.mel if request.mel is None or isinstance(request.mel, torch.Tensor) else np.asarray(request.mel)
+    if mel is not None:
         if mel.ndim != 2 or mel.shape[0] != cfg.cin_channels:
             raise ValueError(f"mel must be ({cfg.cin_channels}, frames), got {tuple(mel.shape)}")
         max_len = mel.shape[1] * cfg.hop_length
@@ -114,7 +114,7 @@ def check_request(config: WaveNetConfig, request: Request) -> CheckedRequest:
         )
     if length is None or length < 1:
         raise ValueError(f"length must be a positive number of samples, got {length}")
-    return CheckedRequest(request.mel, request.speaker, length, request.temperature, request.seed, request.key)
+    return CheckedRequest(mel, request.speaker, length, request.temperature, request.seed, request.key)
 
 
 def make_backend(

@@ -25,7 +25,6 @@ speaker: an id ``0..n_speakers-1`` or a name from ``checkpoint["speakers"]``
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,8 +174,6 @@ def load_mel(path: Path, settings: AudioSettings, cin_channels: int) -> np.ndarr
         raise FeatureError(f"{path}: unknown input type; give mel .npy files or audio ({', '.join(AUDIO_SUFFIXES)})")
     if not np.all(np.isfinite(mel)):
         raise FeatureError(f"{path}: mel contains NaN or infinite values; recompute the features")
-    if mel.shape[1] == 0:
-        raise FeatureError(f"{path}: mel has no frames")
     return np.ascontiguousarray(mel, dtype=np.float32)
 
 
@@ -281,8 +278,8 @@ def plan_vocode(
     if todo:
         check_writable_dir(out)  # before any audio is generated: a read-only or misnamed folder fails now
         clean_stale_temps(out)
-        hop = settings.mel.hop_length if settings.mel is not None else math.prod(cfg.upsample_scales or [1])
-        check_free_space(out, sum(44 + 2 * hop * m.shape[1] for m in mels), f"the {len(mels)} wav file(s)")
+        samples = sum(m.shape[1] * cfg.hop_length for m in mels)  # what the plan's requests will generate
+        check_free_space(out, 44 * len(mels) + 2 * samples, f"the {len(mels)} wav file(s)")
     return VocodePlan(
         inputs=tuple(files), targets=tuple(targets), todo=tuple(todo), mels=tuple(mels), outdir=out, speaker=sid,
         hop_length=cfg.hop_length, sample_rate=sample_rate, temperature=temperature, seed=seed, slots=slots,

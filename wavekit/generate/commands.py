@@ -1,16 +1,26 @@
-"""`wavekit vocode`, `wavekit generate` and `wavekit bench`: thin click wrappers."""
+"""`wavekit vocode`, `wavekit generate` and `wavekit bench`: thin click wrappers.
+
+``vocode`` loads the checkpoint, builds the run's one checked plan
+(:func:`wavekit.generate.plan.plan_vocode`: every input and option checked
+before anything is generated) and runs it (:func:`wavekit.generate.vocode.run_plan`).
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import click
 
 from wavekit.errors import CheckpointError, ConfigError, WavekitError
 
+if TYPE_CHECKING:
+    from wavekit.checkpoint import LoadedModel
+    from wavekit.wavenet.model import WaveNet
 
-def _load(checkpoint: str, device: str):
+
+def _load(checkpoint: str, device: str) -> LoadedModel:
     """The checkpoint as a :class:`wavekit.checkpoint.LoadedModel` on ``device``; CheckpointError unless a WaveNet."""
     import torch
 
@@ -23,16 +33,6 @@ def _load(checkpoint: str, device: str):
         raise CheckpointError(f"{checkpoint} is not a WaveNet vocoder checkpoint")
     loaded.model.to(device)
     return loaded
-
-
-def _speaker(model, speaker: str | None, checkpoint: str) -> int | None:
-    """--speaker resolved against the model; errors name the checkpoint."""
-    from wavekit.generate.vocode import resolve_speaker
-
-    try:
-        return resolve_speaker(model, speaker)
-    except CheckpointError as e:
-        raise CheckpointError(f"{checkpoint}: {e}") from None
 
 
 DEVICE_HELP = "cpu: compiled kernel; cuda: torch step replayed as a CUDA graph."
@@ -50,7 +50,10 @@ SPEAKER_HELP = "Speaker id, or a name the checkpoint records (models with global
 @click.option("--speaker", default=None, metavar="ID|NAME", help=SPEAKER_HELP + " Used for every input.")
 @click.option("--skip-existing", is_flag=True, help="Leave inputs whose OUTDIR/<name>.wav exists (resume a run).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help=DEVICE_HELP)
-def vocode(checkpoint, inputs, outdir, slots, temperature, seed, speaker, skip_existing, device) -> None:
+def vocode(
+    checkpoint: str, inputs: tuple[str, ...], outdir: str, slots: int, temperature: float, seed: int,
+    speaker: str | None, skip_existing: bool, device: str,
+) -> None:
     """Turn mel .npy files, audio files (copy synthesis) or folders of them into waveforms.
 
     Without -c the vocoder embedded in wavekit is used (`wavekit info
@@ -68,24 +71,23 @@ def vocode(checkpoint, inputs, outdir, slots, temperature, seed, speaker, skip_e
     """
     from tqdm import tqdm
 
-    from wavekit.generate.vocode import RateMeter, audio_settings, collect_inputs, vocode_files
+    from wavekit.generate.plan import plan_vocode
+    from wavekit.generate.vocode import RateMeter, run_plan
 
-    kept = sum((Path(outdir) / f"{p.stem}.wav").is_file() for p in collect_inputs(inputs)) if skip_existing else 0
     model = _load(checkpoint, device)
-    sid = _speaker(model, speaker, checkpoint) if model.model.config.cin_channels else None
-    settings = audio_settings(model)
-    rate = settings.mel.sample_rate if settings.mel is not None else 16000
-    meter = RateMeter(rate)
+    plan = plan_vocode(
+        model, inputs, outdir, slots=slots, temperature=temperature, seed=seed, device=device, speaker=speaker,
+        skip_existing=skip_existing, origin=checkpoint,
+    )
+    meter = RateMeter(plan.sample_rate)
     with tqdm(desc="vocode", unit="sample", unit_scale=True) as bar:
 
         def on_samples(n: int) -> None:
             bar.update(n)
             bar.set_postfix(meter.add(n), refresh=False)
 
-        written = vocode_files(
-            model, inputs, outdir, slots=slots, temperature=temperature, seed=seed, device=device,
-            speaker=sid, skip_existing=skip_existing, on_samples=on_samples,
-        )
+        written = run_plan(model, plan, on_samples=on_samples)
+    kept = plan.kept
     click.echo(f"wrote {len(written)} file(s) to {outdir}" + (f"; {kept} already vocoded (kept)" if kept else ""))
 
 
@@ -100,7 +102,10 @@ def vocode(checkpoint, inputs, outdir, slots, temperature, seed, speaker, skip_e
 @click.option("--slots", default=8, show_default=True)
 @click.option("--sample-rate", default=16000, show_default=True, help="Rate of the written files.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help=DEVICE_HELP)
-def generate(checkpoint, speaker, seconds, count, outdir, temperature, seed, slots, sample_rate, device) -> None:
+def generate(
+    checkpoint: str, speaker: str | None, seconds: float, count: int, outdir: str, temperature: float, seed: int,
+    slots: int, sample_rate: int, device: str,
+) -> None:
     """Sample unconditionally (or for one speaker) from a WaveNet without local conditioning.
 
     \b
@@ -111,17 +116,17 @@ def generate(checkpoint, speaker, seconds, count, outdir, temperature, seed, slo
 
     from wavekit.audio.io import save_wav
     from wavekit.generate.engine import GenerationEngine, Request
-    from wavekit.generate.vocode import check_sampling
+    from wavekit.generate.plan import check_sampling, resolve_speaker
 
     loaded = _load(checkpoint, device)
-    model = loaded.model
+    model = cast("WaveNet", loaded.model)  # _load checked that it is a WaveNet
     cfg = model.config
     if cfg.cin_channels:
         raise WavekitError(
             f"{checkpoint} is a vocoder conditioned on {cfg.cin_channels} mel bands; it cannot generate "
             "unconditionally: use `wavekit vocode` with mel or audio inputs"
         )
-    sid = _speaker(loaded, speaker, checkpoint)
+    sid = resolve_speaker(loaded, speaker, origin=checkpoint)
     check_sampling(slots, temperature)
     if sample_rate < 1:
         raise ConfigError(f"--sample-rate must be a positive number of Hz, got {sample_rate}")
@@ -142,7 +147,7 @@ def generate(checkpoint, speaker, seconds, count, outdir, temperature, seed, slo
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @click.option("--quick", is_flag=True, help="Tiny measurements (seconds; for tests).")
-def bench(device, as_json, quick) -> None:
+def bench(device: str, as_json: bool, quick: bool) -> None:
     """Measure naive vs incremental generation, the engine at 1/8/32 streams, RTF and training speed.
 
     \b

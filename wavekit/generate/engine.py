@@ -5,15 +5,22 @@ fixed number of batch slots advance together one sample-step at a time.
 When a stream finishes, its waveform is handed back at once and the first
 waiting request takes its slot (continuous batching).
 
-Backends (one engine, one sampling convention):
+Backends (one engine, one sampling convention), each a
+:class:`~wavekit.generate.backend.SlotBackend` imported only when chosen
+(:func:`make_backend`):
 
 - ``"numba"`` (CPU): the compiled fused kernel (:mod:`wavekit.generate.kernels`),
   many steps per call, slot groups on parallel threads;
 - ``"torch"``: :class:`~wavekit.generate.torch_step.TorchSlots`, the torch
   step of :class:`~wavekit.wavenet.incremental.IncrementalWaveNet` on the
   model's device over static buffers, captured once as a CUDA graph and
-  replayed on CUDA, run eagerly on CPU;
+  replayed on CUDA, run eagerly on CPU; a tensor mel stays on the device;
 - ``"auto"``: numba on CPU, torch with CUDA graphs on CUDA.
+
+Checking: :meth:`GenerationEngine.submit` checks a :class:`Request` once
+(:func:`check_request`) and trusts a :class:`CheckedRequest`, which the
+callers that have checked their inputs already hand over (the vocode plan,
+:func:`generate_tensor`).
 
 Per-layer conditioning projections are produced in chunks of ``chunk``
 samples on a grid shared by all slots (one matrix product per stream and
@@ -36,27 +43,32 @@ import collections
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from wavekit.generate.fused import FusedWaveNet, NumbaSlots
+from wavekit.generate.backend import BACKENDS, SlotBackend, resolve_backend
 
-BACKENDS = ("auto", "numba", "torch")
+if TYPE_CHECKING:
+    from wavekit.wavenet.config import WaveNetConfig
+    from wavekit.wavenet.model import WaveNet
+
+__all__ = ["BACKENDS", "CheckedRequest", "GenerationEngine", "Request", "check_request", "generate_tensor",
+           "make_backend", "stream_seeds"]
 
 
 @dataclass(eq=False)
 class Request:
     """One utterance to generate.
 
-    mel: normalised log-mel (cin_channels, frames) or None; speaker: id or None;
-    length: samples (default frames * hop with a mel; required without);
-    temperature >= 0 (0 = mode); seed of this stream's own random numbers;
-    key: anything, handed back with the result.
+    mel: normalised log-mel (cin_channels, frames), numpy or a tensor (the torch backend keeps
+    a tensor on its device), or None; speaker: id or None; length: samples (default
+    frames * hop with a mel; required without); temperature >= 0 (0 = mode); seed of this
+    stream's own random numbers; key: anything, handed back with the result.
     """
 
-    mel: np.ndarray | None = None
+    mel: np.ndarray | torch.Tensor | None = None
     speaker: int | None = None
     length: int | None = None
     temperature: float = 1.0
@@ -64,11 +76,78 @@ class Request:
     key: Any = None
 
 
+@dataclass(frozen=True, eq=False)
+class CheckedRequest:
+    """A request whose inputs fit the model: the engine takes it as it is.
+
+    Made by :func:`check_request`, or by a caller that has checked the same
+    things at its own boundary: mel (cin_channels, frames) finite (or None for a
+    model without a mel), ``1 <= length <= frames * hop``, temperature >= 0,
+    speaker None or an id the model has.
+    """
+
+    mel: np.ndarray | torch.Tensor | None
+    speaker: int | None
+    length: int
+    temperature: float
+    seed: int
+    key: Any = None
+
+
+def check_request(config: WaveNetConfig, request: Request) -> CheckedRequest:
+    """``request`` checked against the model's config (ValueError), with its length resolved."""
+    cfg = config
+    if not request.temperature >= 0:
+        raise ValueError(f"temperature must be >= 0, got {request.temperature}")
+    length = request.length
+    mel = request.mel if request.mel is None or isinstance(request.mel, torch.Tensor) else np.asarray(request.mel)
+    if mel is not None:
+        if mel.ndim != 2 or mel.shape[0] != cfg.cin_channels:
+            raise ValueError(f"mel must be ({cfg.cin_channels}, frames), got {tuple(mel.shape)}")
+        max_len = mel.shape[1] * cfg.hop_length
+        length = max_len if length is None else length
+        if length > max_len:
+            raise ValueError(f"length {length} exceeds the mel's {mel.shape[1]} frames x hop {cfg.hop_length}")
+    elif cfg.cin_channels:
+        raise ValueError(
+            f"this vocoder is conditioned on {cfg.cin_channels} mel bands: it cannot generate without a mel"
+        )
+    if length is None or length < 1:
+        raise ValueError(f"length must be a positive number of samples, got {length}")
+    return CheckedRequest(mel, request.speaker, length, request.temperature, request.seed, request.key)
+
+
+def make_backend(
+    model: WaveNet,
+    backend: str,
+    *,
+    slots: int,
+    chunk: int,
+    device: torch.device,
+    graphs: bool,
+    threads: int,
+    dtype: np.dtype | None,
+) -> SlotBackend[Any]:
+    """The chosen backend (``"numba"`` or ``"torch"``, already checked) for ``slots`` slots of ``chunk`` rows.
+
+    numba: ``threads`` slot groups in parallel, float type ``dtype`` (default the model's);
+    torch: on ``device``, the step captured as a CUDA graph when ``graphs``. Imported here, lazily.
+    """
+    if backend == "numba":
+        from wavekit.generate.fused import FusedWaveNet, NumbaSlots
+
+        return NumbaSlots(FusedWaveNet(model, dtype), slots, chunk, threads)
+    from wavekit.generate.torch_step import TorchSlots
+
+    return TorchSlots(model, slots, chunk, device, graphs)
+
+
 @dataclass(eq=False)
 class _Stream:
-    request: Request
+    key: Any
     length: int
-    cond_in: Any  # the backend's conditioning input (numpy or a device tensor) or None
+    temperature: float
+    cond_in: Any  # the backend's conditioning input (SlotBackend.conditioning_input)
     rng: np.random.Generator
     out: np.ndarray
     done: int = 0
@@ -94,7 +173,7 @@ class GenerationEngine:
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        model: WaveNet,
         slots: int = 8,
         *,
         backend: str = "auto",
@@ -106,13 +185,8 @@ class GenerationEngine:
     ) -> None:
         if slots < 1 or chunk < 1:
             raise ValueError(f"slots and chunk must be >= 1, got {slots}, {chunk}")
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         device = torch.device(device) if device is not None else _model_device(model)
-        if backend == "auto":
-            backend = "numba" if device.type == "cpu" else "torch"
-        if backend == "numba" and device.type != "cpu":
-            raise ValueError(f"the numba backend runs on the CPU, not {device}; use backend='torch'")
+        backend = resolve_backend(backend, device)
         self.backend, self.device = backend, device
         self.graphs = bool(graphs if graphs is not None else device.type == "cuda") and backend == "torch"
         if graphs and not self.graphs:
@@ -122,12 +196,10 @@ class GenerationEngine:
         self.config = model.config
         self.slots, self.chunk = slots, chunk
         self.threads = max(1, threads or torch.get_num_threads())
-        if backend == "numba":
-            self.impl: Any = NumbaSlots(FusedWaveNet(model, dtype), slots, chunk, self.threads)
-        else:
-            from wavekit.generate.torch_step import TorchSlots
-
-            self.impl = TorchSlots(model, slots, chunk, device, self.graphs)
+        self.impl: SlotBackend[Any] = make_backend(
+            model, backend, slots=slots, chunk=chunk, device=device, graphs=self.graphs, threads=self.threads,
+            dtype=dtype,
+        )
         self.pending: collections.deque[_Stream] = collections.deque()
         self._ids = itertools.count()
         self.active: list[_Stream] = []
@@ -136,32 +208,26 @@ class GenerationEngine:
 
     # ---- requests -------------------------------------------------------------------------------
 
-    def submit(self, request: Request) -> Any:
-        """Queue a request; returns its key (a running number when ``request.key`` is None)."""
-        cfg = self.config
-        if not request.temperature >= 0:
-            raise ValueError(f"temperature must be >= 0, got {request.temperature}")
-        length = request.length
-        if request.mel is not None:
-            mel = np.asarray(request.mel)
-            if mel.ndim != 2 or mel.shape[0] != cfg.cin_channels:
-                raise ValueError(f"mel must be ({cfg.cin_channels}, frames), got {mel.shape}")
-            max_len = mel.shape[1] * cfg.hop_length
-            length = max_len if length is None else length
-            if length > max_len:
-                raise ValueError(f"length {length} exceeds the mel's {mel.shape[1]} frames x hop {cfg.hop_length}")
-        elif cfg.cin_channels:
-            raise ValueError(
-                f"this vocoder is conditioned on {cfg.cin_channels} mel bands: it cannot generate without a mel"
-            )
-        if length is None or length < 1:
-            raise ValueError(f"length must be a positive number of samples, got {length}")
-        if request.key is None:
-            request.key = next(self._ids)
-        cond_in = self.impl.conditioning_input(request.mel, request.speaker, length)
-        stream = _Stream(request, length, cond_in, np.random.default_rng(request.seed), np.empty(length, self.impl.dtype))
-        self.pending.append(stream)
-        return request.key
+    def submit(self, request: Request | CheckedRequest) -> Any:
+        """Queue a request; returns its key (a running number when ``request.key`` is None).
+
+        A :class:`Request` is checked (:func:`check_request`, ValueError); a
+        :class:`CheckedRequest` is taken as it is. The backend computes the
+        utterance's conditioning input now (:meth:`SlotBackend.conditioning_input`).
+        """
+        if isinstance(request, Request):
+            checked = check_request(self.config, request)
+            if request.key is None:
+                request.key = next(self._ids)
+            key = request.key
+        else:
+            checked = request
+            key = checked.key if checked.key is not None else next(self._ids)
+        length = checked.length
+        cond_in = self.impl.conditioning_input(checked.mel, checked.speaker, length)
+        rng = np.random.default_rng(checked.seed)
+        self.pending.append(_Stream(key, length, checked.temperature, cond_in, rng, np.empty(length, self.impl.dtype)))
+        return key
 
     @property
     def busy(self) -> bool:
@@ -180,7 +246,7 @@ class GenerationEngine:
             s = self.pending.popleft()
             b = len(self.active)
             self.active.append(s)
-            self.impl.admit(b, s.request.temperature)
+            self.impl.admit(b, s.temperature)
             self._fill(b, s, lo)
 
     def _collect(self, lo: int, hi: int) -> list[_Stream]:
@@ -222,7 +288,7 @@ class GenerationEngine:
             if progress is not None:
                 progress(steps * n)
             for s in self._collect(lo, lo + steps):
-                yield s.request.key, s.out
+                yield s.key, s.out
             if self.pos % self.chunk == 0:
                 for b, s in enumerate(self.active):
                     self._fill(b, s, 0)
@@ -248,7 +314,7 @@ def stream_seeds(seed: int | Sequence[int] | None, count: int) -> list[int]:
 
 @torch.no_grad()
 def generate_tensor(
-    model: torch.nn.Module,
+    model: WaveNet,
     length: int | None = None,
     c: torch.Tensor | None = None,
     g: torch.Tensor | None = None,
@@ -266,14 +332,18 @@ def generate_tensor(
     is required. B comes from c, else g, else ``batch_size`` (default 1); all B
     streams run in B slots. seed: int (stream b uses seed + b, so a stream
     matches its solo run), one seed per stream, or None (see :func:`stream_seeds`).
+
+    Every argument is checked here, before the engine is built, and the engine
+    gets :class:`CheckedRequest` s. On the torch backend c stays on its device.
     """
     cfg = model.config
     if c is not None:
         B, frames = c.shape[0], c.shape[-1]
-        max_len = frames * cfg.hop_length if cfg.cin_channels else None
-        length = max_len if length is None else length
-        if max_len is not None and length > max_len:
-            raise ValueError(f"length {length} exceeds the {frames} mel frames x hop {cfg.hop_length} = {max_len}")
+        if cfg.cin_channels:
+            max_len = frames * cfg.hop_length
+            length = max_len if length is None else length
+            if length > max_len:
+                raise ValueError(f"length {length} exceeds the {frames} mel frames x hop {cfg.hop_length} = {max_len}")
     elif g is not None:
         B = g.shape[0]
     else:
@@ -288,10 +358,13 @@ def generate_tensor(
     seeds = stream_seeds(seed, B)
     device = _model_device(model)
     engine = GenerationEngine(model, slots=B, backend=backend, device=device, chunk=chunk)
+    on_device = engine.backend == "torch"
     for b in range(B):
-        mel = None if c is None else c[b].detach().cpu().numpy()
+        mel: np.ndarray | torch.Tensor | None = None
+        if c is not None:
+            mel = c[b].detach() if on_device else c[b].detach().cpu().numpy()
         speaker = None if g is None else int(g[b])
-        engine.submit(Request(mel=mel, speaker=speaker, length=length, temperature=temperature, seed=seeds[b], key=b))
+        engine.submit(CheckedRequest(mel, speaker, length, temperature, seeds[b], key=b))
     bar = None
     if progress:
         from tqdm import tqdm

@@ -21,18 +21,31 @@ side stream, as PyTorch requires) and replayed per sample; otherwise (CPU,
 or ``graphs=False``) the same function runs eagerly. All slots are stepped
 every time (static shapes); a slot without a stream computes values nobody
 reads, and rows never mix, so a stream's samples do not depend on its
-neighbours. The methods match :class:`wavekit.generate.fused.NumbaSlots`.
+neighbours. The methods are those of :class:`wavekit.generate.backend.SlotBackend`.
+
+Device residency: a mel handed over as a tensor stays on the device (it is
+upsampled, projected and, in the source-filter mode, turned into predictors
+there); a numpy mel is copied to the device once per utterance. The uniforms
+of a chunk go to the device at :meth:`fill`; the only copy back to the host
+is the samples, at :meth:`collect`. This module does not import numba's kernel
+module (:mod:`wavekit.generate.fused`).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
+from torch import Tensor
 
 from wavekit.audio.mulaw import mulaw_decode
+from wavekit.generate.backend import StreamInput
 from wavekit.generate.draw import KINDS, OUT_MULAW, draw
-from wavekit.generate.fused import StreamInput
 from wavekit.wavenet.incremental import IncrementalWaveNet
+
+if TYPE_CHECKING:
+    from wavekit.wavenet.model import WaveNet
 
 WARMUP_STEPS = 3
 
@@ -40,20 +53,19 @@ WARMUP_STEPS = 3
 class TorchSlots:
     """Slots of a :class:`~wavekit.generate.engine.GenerationEngine` on a torch device (see module docstring)."""
 
-    def __init__(self, model: torch.nn.Module, slots: int, chunk: int, device: torch.device, graphs: bool) -> None:
+    def __init__(self, model: WaveNet, slots: int, chunk: int, device: torch.device, graphs: bool) -> None:
         if graphs and device.type != "cuda":
             raise ValueError(f"CUDA graphs need a CUDA device, got {device}")
         inc = self.inc = IncrementalWaveNet(model, device=device)
-        cfg = self.config = inc.config
+        cfg = self.config = model.config
         self.chunk, self.device, self.slots = chunk, device, slots
         tdt = inc.dtype
         self.dtype = np.dtype(np.float64 if tdt == torch.float64 else np.float32)
         self.kind = KINDS[cfg.output]
-        self._draw_kw = dict(
-            kind=self.kind, n_classes=cfg.quantization_channels if cfg.output == "mulaw" else cfg.bins,
-            mixtures=cfg.mixtures if cfg.output == "mol" else 0, log_scale_min=float(cfg.log_scale_min),
-        )
-        L, G = inc.layers, inc.gate
+        self.n_classes = cfg.quantization_channels if cfg.output == "mulaw" else cfg.bins
+        self.mixtures = cfg.mixtures if cfg.output == "mol" else 0
+        self.log_scale_min = float(cfg.log_scale_min)
+        L, G = cfg.layers, cfg.gate_channels
         self.state = inc.init_state(slots)
         self.silence = inc.silence(1)
         self.prev = inc.silence(slots)
@@ -62,7 +74,9 @@ class TorchSlots:
         self.temperature = torch.ones(slots, dtype=torch.float64, device=device)
         self.wave = torch.zeros(slots, chunk, dtype=tdt, device=device)
         self.sf = cfg.source_filter
-        self.lpc = torch.zeros(slots, chunk, cfg.lpc.order, dtype=tdt, device=device) if self.sf else None
+        self.lpc: Tensor | None = None
+        if self.sf:
+            self.lpc = torch.zeros(slots, chunk, cfg.lpc.order, dtype=tdt, device=device)
         q = cfg.quantization_channels
         # the numba backend's table, so both backends write the same values
         self.decode = torch.from_numpy(mulaw_decode(np.arange(q), q, dtype=self.dtype)).to(device)
@@ -78,9 +92,12 @@ class TorchSlots:
         row = self.state.t.remainder(self.chunk).view(1)
         cond_t = self.cond.index_select(1, row)[:, 0]  # (slots, L, G)
         u = self.noise.index_select(1, row)[:, 0]  # (slots, 3)
-        lpc_t = self.lpc.index_select(1, row)[:, 0] if self.sf else None
+        lpc_t = self.lpc.index_select(1, row)[:, 0] if self.lpc is not None else None
         params = self.inc.step(self.prev, cond_t, self.state, lpc_t)
-        v = draw(params, self.temperature, u, **self._draw_kw)
+        v = draw(
+            params, self.temperature, u, kind=self.kind, n_classes=self.n_classes, mixtures=self.mixtures,
+            log_scale_min=self.log_scale_min,
+        )
         if self.sf:  # excitation classes -> waveform samples
             value = self.inc.next_sample(v, self.state)
             self.prev.copy_(value)
@@ -118,14 +135,23 @@ class TorchSlots:
     # ---- slot management (the engine's calls) ---------------------------------------------------
 
     @torch.no_grad()
-    def conditioning_input(self, mel: np.ndarray | None, speaker: int | None, length: int) -> StreamInput:
+    def conditioning_input(self, mel: np.ndarray | Tensor | None, speaker: int | None, length: int) -> StreamInput:
         """One utterance's conditioning input on the device: (1, cin + gin, length), (1, gin, 1) or None,
-        and in the source-filter mode every sample's predictor (length, 1, order)."""
-        c = None if mel is None else torch.as_tensor(np.asarray(mel)).unsqueeze(0).to(self.device)
+        and in the source-filter mode every sample's predictor (length, 1, order).
+
+        mel (cin, frames): a tensor is used where it lies when that is this device (no copy), a numpy
+        array is copied over once.
+        """
+        c: Tensor | None = None
+        if isinstance(mel, Tensor):
+            c = mel.unsqueeze(0).to(self.device)
+        elif mel is not None:
+            c = torch.as_tensor(np.asarray(mel)).unsqueeze(0).to(self.device)
         g = None if speaker is None else torch.tensor([int(speaker)], dtype=torch.long, device=self.device)
         return StreamInput(self.inc.conditioning_input(c, g, length), self.inc.lpc_rows(c, length))
 
     def admit(self, b: int, temperature: float) -> None:
+        """Slot b starts a new stream from silence with an empty past."""
         for q in self.state.queues:
             q.buffer[:, b] = 0.0
         self.prev[b] = self.silence[0]
@@ -134,19 +160,21 @@ class TorchSlots:
             self.state.sf.reset(torch.arange(self.slots, device=self.device) == b)
 
     def fill(self, b: int, lo: int, stream: StreamInput, start: int, noise: np.ndarray) -> None:
+        """Chunk rows lo.. of slot b: conditioning of samples start.., projected on the device, and noise (n, 3)."""
         n = len(noise)
-        if stream.lpc is not None:
+        if stream.lpc is not None and self.lpc is not None:
             self.lpc[b, lo : lo + n] = stream.lpc[start : start + n, 0]
         proj = self.inc.project(stream.cond, start, start + n)  # (n, 1, L, G) or (1, 1, L, G)
         self.cond[b, lo : lo + n] = proj[:, 0]
         self.noise[b, lo : lo + n] = torch.from_numpy(noise).to(self.device)
 
     def move(self, src: int, dst: int) -> None:
+        """Slot src's state becomes slot dst's."""
         for q in self.state.queues:
             q.buffer[:, dst] = q.buffer[:, src]
         for buf in (self.prev, self.cond, self.noise, self.temperature, self.wave):
             buf[dst] = buf[src]
-        if self.sf:
+        if self.lpc is not None and self.state.sf is not None:
             self.lpc[dst] = self.lpc[src]
             self.state.sf.move(src, dst)
 
@@ -163,4 +191,5 @@ class TorchSlots:
                 self._step()
 
     def collect(self, n: int, lo: int, hi: int) -> np.ndarray:
+        """The samples of chunk rows lo..hi-1 of slots 0..n-1, copied to the host: (n, hi - lo)."""
         return self.wave[:n, lo:hi].cpu().numpy()

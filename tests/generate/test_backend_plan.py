@@ -55,8 +55,6 @@ def test_torch_engine_does_not_import_the_numba_backend(torch_engine_modules):
     assert "wavekit.generate.kernels" not in torch_engine_modules.split()
 
 
-@pytest.mark.xfail(reason="wavekit.generate.draw imports numba at the top for sample_column (the kernel's draw)",
-                   strict=False)
 def test_torch_engine_does_not_import_numba(torch_engine_modules):
     assert "numba" not in torch_engine_modules.split()
 

@@ -14,7 +14,8 @@ from wavekit.core.distributions import (
     DiscretizedMixtureOfLogistics,
     Distribution,
 )
-from wavekit.generate.draw import KINDS, distribution_for, draw, sample_column
+from wavekit.generate.draw import KINDS, distribution_for, draw
+from wavekit.generate.draw_kernel import sample_column
 
 BINS = 1024
 CASES: dict[str, tuple[Distribution, dict[str, float | int]]] = {

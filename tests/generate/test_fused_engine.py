@@ -202,7 +202,7 @@ def test_projection_ahead_equals_projection_in_place(monkeypatch):
 
 
 def test_vectorised_exponential_is_accurate():
-    from wavekit.generate.draw import _exp_nonpositive
+    from wavekit.generate.draw_kernel import _exp_nonpositive
 
     x = np.concatenate([-np.geomspace(1e-12, 79.9, 20001), [0.0, -1e-300]])
     got = np.array([_exp_nonpositive(v) for v in x])

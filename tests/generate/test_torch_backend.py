@@ -9,7 +9,8 @@ import torch
 
 from wavekit.audio.features import MelConfig
 from wavekit.audio.lpc import LPCConfig
-from wavekit.generate.draw import KINDS, draw, sample_column
+from wavekit.generate.draw import KINDS, draw
+from wavekit.generate.draw_kernel import sample_column
 from wavekit.generate.engine import GenerationEngine, Request
 from wavekit.generate.torch_step import TorchSlots
 from wavekit.wavenet.config import WaveNetConfig

@@ -55,7 +55,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from wavekit.generate.draw import OUT_MULAW, sample_column
+from wavekit.generate.draw import OUT_MULAW
+from wavekit.generate.draw_kernel import sample_column
 from wavekit.generate.source_filter_steps import sf_input as _sf_input
 from wavekit.generate.source_filter_steps import sf_output as _sf_output
 

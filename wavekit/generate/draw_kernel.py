@@ -13,7 +13,6 @@ from numba import njit
 
 from wavekit.generate.draw import OUT_MOL, OUT_MULAW
 
-
 # exp(x) for x in [-80, 0] as exp(x / 128) ** 128: a degree-11 Taylor polynomial on [-0.625, 0]
 # (remainder < 8e-12), then seven squarings; relative error < 2e-9. Plain arithmetic, so the
 # loop over all classes vectorises, where math.exp is one libm call per class.

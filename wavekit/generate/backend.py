@@ -22,12 +22,13 @@ slots ``0..n-1``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar, runtime_checkable
+from collections.abc import Iterator
+from typing import Any, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
+import torch
 
-if TYPE_CHECKING:
-    import torch
+from wavekit.wavenet.config import WaveNetConfig
 
 StreamT = TypeVar("StreamT")
 
@@ -41,6 +42,33 @@ class StreamInput(NamedTuple):
 
     cond: Any
     lpc: Any = None
+
+
+class GenerativeWaveNet(Protocol):
+    """What generation reads of a model: a :class:`~wavekit.wavenet.model.WaveNet` (an ``nn.Module``).
+
+    Named here so that the generation wing types its model without importing the model's module,
+    whose :meth:`~wavekit.wavenet.model.WaveNet.generate` delegates to this wing.
+    """
+
+    config: WaveNetConfig
+
+    def conditioning(
+        self, c: torch.Tensor | None, g: torch.Tensor | None, length: int, source: torch.Tensor | None = None
+    ) -> torch.Tensor | None:
+        """The blocks' conditioning input (B, cin [+ 2H] + gin, length), (B, gin, 1) or None; checks c and g."""
+        ...
+
+    def parameters(self, recurse: bool = True) -> Iterator[torch.nn.Parameter]:
+        """The module's parameters (their device and dtype are the model's)."""
+        ...
+
+
+def as_module(model: GenerativeWaveNet) -> torch.nn.Module:
+    """The model as the ``nn.Module`` it is, for the code that folds or moves its weights."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"generation needs a WaveNet module, got {type(model).__name__}")
+    return model
 
 
 @runtime_checkable

@@ -43,16 +43,13 @@ import collections
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
-from wavekit.generate.backend import BACKENDS, SlotBackend, resolve_backend
-
-if TYPE_CHECKING:
-    from wavekit.wavenet.config import WaveNetConfig
-    from wavekit.wavenet.model import WaveNet
+from wavekit.generate.backend import BACKENDS, GenerativeWaveNet, SlotBackend, as_module, resolve_backend
+from wavekit.wavenet.config import WaveNetConfig
 
 __all__ = ["BACKENDS", "CheckedRequest", "GenerationEngine", "Request", "check_request", "generate_tensor",
            "make_backend", "stream_seeds"]
@@ -118,7 +115,7 @@ def check_request(config: WaveNetConfig, request: Request) -> CheckedRequest:
 
 
 def make_backend(
-    model: WaveNet,
+    model: GenerativeWaveNet,
     backend: str,
     *,
     slots: int,
@@ -136,7 +133,7 @@ def make_backend(
     if backend == "numba":
         from wavekit.generate.fused import FusedWaveNet, NumbaSlots
 
-        return NumbaSlots(FusedWaveNet(model, dtype), slots, chunk, threads)
+        return NumbaSlots(FusedWaveNet(as_module(model), dtype), slots, chunk, threads)
     from wavekit.generate.torch_step import TorchSlots
 
     return TorchSlots(model, slots, chunk, device, graphs)
@@ -153,7 +150,7 @@ class _Stream:
     done: int = 0
 
 
-def _model_device(model: torch.nn.Module) -> torch.device:
+def _model_device(model: GenerativeWaveNet) -> torch.device:
     p = next(model.parameters(), None)
     return p.device if p is not None else torch.device("cpu")
 
@@ -173,7 +170,7 @@ class GenerationEngine:
 
     def __init__(
         self,
-        model: WaveNet,
+        model: GenerativeWaveNet,
         slots: int = 8,
         *,
         backend: str = "auto",
@@ -314,7 +311,7 @@ def stream_seeds(seed: int | Sequence[int] | None, count: int) -> list[int]:
 
 @torch.no_grad()
 def generate_tensor(
-    model: WaveNet,
+    model: GenerativeWaveNet,
     length: int | None = None,
     c: torch.Tensor | None = None,
     g: torch.Tensor | None = None,

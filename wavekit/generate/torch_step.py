@@ -33,19 +33,14 @@ module (:mod:`wavekit.generate.fused`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import torch
 from torch import Tensor
 
 from wavekit.audio.mulaw import mulaw_decode
-from wavekit.generate.backend import StreamInput
+from wavekit.generate.backend import GenerativeWaveNet, StreamInput, as_module
 from wavekit.generate.draw import KINDS, OUT_MULAW, draw
 from wavekit.wavenet.incremental import IncrementalWaveNet
-
-if TYPE_CHECKING:
-    from wavekit.wavenet.model import WaveNet
 
 WARMUP_STEPS = 3
 
@@ -53,10 +48,10 @@ WARMUP_STEPS = 3
 class TorchSlots:
     """Slots of a :class:`~wavekit.generate.engine.GenerationEngine` on a torch device (see module docstring)."""
 
-    def __init__(self, model: WaveNet, slots: int, chunk: int, device: torch.device, graphs: bool) -> None:
+    def __init__(self, model: GenerativeWaveNet, slots: int, chunk: int, device: torch.device, graphs: bool) -> None:
         if graphs and device.type != "cuda":
             raise ValueError(f"CUDA graphs need a CUDA device, got {device}")
-        inc = self.inc = IncrementalWaveNet(model, device=device)
+        inc = self.inc = IncrementalWaveNet(as_module(model), device=device)
         cfg = self.config = model.config
         self.chunk, self.device, self.slots = chunk, device, slots
         tdt = inc.dtype

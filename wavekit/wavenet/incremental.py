@@ -32,7 +32,7 @@ on CUDA), so the same seed gives the same audio everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -43,9 +43,6 @@ from wavekit.core.gated import RESIDUAL_SCALE, gated_activation
 from wavekit.core.incremental import ConvQueue
 from wavekit.wavenet import source_filter as sfm
 from wavekit.wavenet.folded import FoldedWaveNet, fold
-
-if TYPE_CHECKING:
-    from wavekit.wavenet.model import WaveNet
 
 
 @dataclass
@@ -176,8 +173,8 @@ class IncrementalWaveNet:
         return torch.addmm(w.head2_b, hidden, w.head2_w)
 
 
-def generate(model: WaveNet, *args: Any, **kwargs: Any) -> Tensor:
-    """Sample (B, T) waveforms from the WaveNet ``model``: ``model.generate(*args, **kwargs)``.
+def generate(model: Any, *args: Any, **kwargs: Any) -> Tensor:
+    """Sample (B, T) waveforms from the :class:`~wavekit.wavenet.model.WaveNet` ``model``: ``model.generate(*args, **kwargs)``.
 
     :meth:`WaveNet.generate` is the one place in ``wavekit.wavenet`` that reaches the
     generation engine (a lazy import), so this package never imports ``wavekit.generate``.

@@ -186,9 +186,9 @@ def test_projection_ahead_equals_projection_in_place(monkeypatch):
     real_fill = fused.NumbaSlots.fill
 
     def counting_fill(self, b, lo, cond_in, start, noise):
-        before = self.cond_buf[b]
+        before = self.state.cond_buf[b]
         real_fill(self, b, lo, cond_in, start, noise)
-        flips.append(self.cond_buf[b] != before)
+        flips.append(self.state.cond_buf[b] != before)
 
     monkeypatch.setattr(fused.NumbaSlots, "fill", counting_fill)
     ahead = GenerationEngine(model, slots=2, chunk=8, threads=2).generate_all(requests)

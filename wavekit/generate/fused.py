@@ -1,99 +1,106 @@
-"""Folded WaveNet weights for the compiled step (:mod:`wavekit.generate.kernels`), and the numba slots.
+"""The numba backend: the kernel's weights of a WaveNet (:class:`FusedWaveNet`) and the slots (:class:`NumbaSlots`).
 
-:class:`FusedWaveNet` takes a :class:`~wavekit.wavenet.model.WaveNet`, lets
-:class:`~wavekit.wavenet.incremental.IncrementalWaveNet` fold it (weight norm
-removed, eval mode, skip scale folded into the head) and keeps the result as
-contiguous numpy arrays in the kernel's ``(in, out)`` layout. It also turns a
+:class:`FusedWaveNet` folds a :class:`~wavekit.wavenet.model.WaveNet`
+(:func:`wavekit.wavenet.folded.fold`: weight norm removed, eval mode, skip
+scale folded into the head) and keeps the folded layout as contiguous numpy
+arrays, :class:`kernels.Weights`, under the same names. It also turns a
 request's conditioning into per-layer projections for a span of samples
-(:meth:`project`), one matrix product for the whole span.
+(:meth:`FusedWaveNet.project`), one matrix product for the whole span.
 
 :class:`NumbaSlots` is the engine's CPU backend: the state of every batch
-slot as numpy arrays, advanced by :func:`kernels.run_steps` (many samples per
-call). :class:`wavekit.generate.torch_step.TorchSlots` has the same methods.
+slot as one :class:`kernels.Slots` of numpy arrays, advanced by
+:func:`kernels.run_steps` (many samples per call).
+:class:`wavekit.generate.torch_step.TorchSlots` has the same methods.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from wavekit.audio.mulaw import mulaw_decode, mulaw_encode
+from wavekit.core.mixture import snap_to_bins
 from wavekit.generate import kernels
 from wavekit.generate.draw import KINDS
-from wavekit.wavenet.incremental import IncrementalWaveNet
+from wavekit.wavenet.folded import fold
 
 
 class StreamInput(NamedTuple):
     """One utterance's conditioning as a backend holds it: ``cond`` the blocks' conditioning input
     (or None) and, in the source-filter mode, ``lpc`` the predictor of every sample (length, order)."""
 
-    cond: object
-    lpc: object = None
+    cond: Any
+    lpc: Any = None
 
 
 def _np(t: Tensor, dtype: np.dtype) -> np.ndarray:
     return np.ascontiguousarray(t.detach().cpu().numpy().astype(dtype, copy=False))
 
 
+def _offsets(lengths: np.ndarray) -> np.ndarray:
+    """Start of each of the consecutive blocks of these lengths: (L,) int64."""
+    return np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+
+
 class FusedWaveNet:
-    """Numpy copy of a WaveNet's folded weights (float32 by default, float64 when the model is)."""
+    """A WaveNet's folded weights as the kernel reads them (float32 by default, float64 when the model is).
+
+    ``weights`` (:class:`kernels.Weights`) is what :func:`kernels.run_steps` takes; ``conv_b``
+    (L, G) and ``cond_w`` (C, L * G) (or None) are the conditioning projection's, applied by
+    :meth:`project` ahead of the kernel. ``past_block_max=1`` turns the past-tap blocks off.
+    """
 
     def __init__(
         self, model: torch.nn.Module, dtype: np.dtype | None = None, past_block_max: int = kernels.PAST_BLOCK_MAX
     ) -> None:
-        inc = IncrementalWaveNet(model, device="cpu")
-        self.inc = inc
-        cfg = self.config = inc.config
-        dt = self.dtype = np.dtype(dtype or (np.float64 if inc.dtype == torch.float64 else np.float32))
-        K, R, G, S = cfg.kernel_size, cfg.residual_channels, cfg.gate_channels, cfg.skip_channels
-        self.out_kind = KINDS[cfg.output]
-        self.n_classes = cfg.quantization_channels if cfg.output == "mulaw" else cfg.bins
-        self.mixtures = cfg.mixtures if cfg.output == "mol" else 0
-        self.log_scale_min = float(cfg.log_scale_min)
-        self.dilations = np.asarray(cfg.dilations, np.int64)
-        qlen = (K - 1) * self.dilations
-        self.qoff = np.concatenate([[0], np.cumsum(qlen)[:-1]]).astype(np.int64)
+        folded = self.folded = fold(model, device="cpu")
+        cfg = self.config = folded.config
+        dt = self.dtype = np.dtype(dtype or (np.float64 if folded.dtype == torch.float64 else np.float32))
+        K, R = cfg.kernel_size, cfg.residual_channels
+        dilations = np.asarray(cfg.dilations, np.int64)
+        qlen = (K - 1) * dilations
         self.queue_len = int(qlen.sum())
-        # past taps precomputed in blocks (kernels module docstring); past_block_max=1 turns it off
-        self.past_block = kernels.past_blocks(self.dilations, K, past_block_max)
-        blocked = np.where(self.past_block > 1, self.past_block, 0)
-        self.past_off = np.concatenate([[0], np.cumsum(blocked)[:-1]]).astype(np.int64)
+        # past taps precomputed in blocks (kernels module docstring)
+        past_block = kernels.past_blocks(dilations, K, past_block_max)
+        blocked = np.where(past_block > 1, past_block, 0)
         self.past_len = int(blocked.sum())
-        if inc.in_table is not None:
-            self.embed, self.w_in, self.b_in = _np(inc.in_table, dt), np.zeros(R, dt), np.zeros(R, dt)
-        elif inc.in_w is None:  # source-filter mode: its own input (sf_weights below)
-            self.embed, self.w_in, self.b_in = np.zeros((1, R), dt), np.zeros(R, dt), np.zeros(R, dt)
-        else:
-            self.embed, self.w_in, self.b_in = np.zeros((1, R), dt), _np(inc.in_w, dt), _np(inc.in_b, dt)
-        self.w_conv = np.stack([_np(w.reshape(K, R, G), dt) for w in inc.conv_w])  # (L, K, R, G) oldest tap first
-        # residual and skip 1x1s; a layer without residual output (the last) gets zero residual weights
-        res_w, skip_w, res_b, skip_b = [], [], [], []
-        for w, b in zip(inc.rs_w, inc.rs_b):
-            has_res = w.shape[1] == R + S
-            res_w.append(_np(w[:, :R], dt) if has_res else np.zeros((G // 2, R), dt))
-            res_b.append(_np(b[:R], dt) if has_res else np.zeros(R, dt))
-            skip_w.append(_np(w[:, -S:], dt))
-            skip_b.append(b[-S:])
-        self.w_res, self.b_res = np.stack(res_w), np.stack(res_b)  # (L, G/2, R), (L, R)
-        self.w_skip = np.stack(skip_w)  # (L, G/2, S)
-        self.b_skip = _np(torch.stack(skip_b).sum(0), dt)  # all layers' skip biases
-        self.w_post1, self.b_post1 = _np(inc.h1_w, dt), _np(inc.h1_b, dt)
-        self.w_post2, self.b_post2 = _np(inc.h2_w, dt), _np(inc.h2_b, dt)
-        self.num_params = self.w_post2.shape[1]
-        self.conv_b = _np(inc.conv_b, dt)  # (L, G)
-        self.cond_w = None if inc.cond_w is None else _np(inc.cond_w.t(), dt)  # (cin + gin, L * G)
-        self.tanh_coefs = kernels.tanh_coefficients(dt)  # float32: the vectorised rational tanh
+        zeros = np.zeros(R, dt)
+        in_table, in_w, in_b, sf_embed = folded.in_table, folded.in_w, folded.in_b, folded.sf_embed
         q = cfg.quantization_channels
-        self.decode_table = mulaw_decode(np.arange(q), q, dtype=dt) if cfg.output == "mulaw" else np.zeros(1, dt)
+        self.weights = kernels.Weights(
+            out_kind=KINDS[cfg.output],
+            n_classes=cfg.quantization_channels if cfg.output == "mulaw" else cfg.bins,
+            mixtures=cfg.mixtures if cfg.output == "mol" else 0,
+            log_scale_min=float(cfg.log_scale_min),
+            fast_gate=bool(dt == np.float32),  # float32: the vectorised rational tanh
+            embed=_np(in_table, dt) if in_table is not None else np.zeros((1, R), dt),
+            in_w=_np(in_w, dt) if in_w is not None else zeros,
+            in_b=_np(in_b, dt) if in_b is not None else zeros.copy(),
+            sf_embed=_np(sf_embed, dt) if sf_embed is not None else np.zeros((0, 1, R), dt),  # empty: plain mode
+            sf_coef=np.full(1, folded.sf_coef, dt),
+            dilations=dilations, qoff=_offsets(qlen), past_block=past_block, past_off=_offsets(blocked),
+            conv_w=_np(folded.conv_w, dt),
+            res_w=_np(folded.res_w, dt), res_b=_np(folded.res_b, dt),
+            skip_w=_np(folded.skip_w, dt), skip_b=_np(folded.skip_b.sum(0), dt),  # all layers' skip biases
+            head1_w=_np(folded.head1_w, dt), head1_b=_np(folded.head1_b, dt),
+            head2_w=_np(folded.head2_w, dt), head2_b=_np(folded.head2_b, dt),
+            decode_table=mulaw_decode(np.arange(q), q, dtype=dt) if cfg.output == "mulaw" else np.zeros(1, dt),
+            tanh_coefs=kernels.tanh_coefficients(dt),
+        )
+        self.num_params = folded.num_params
+        self.conv_b = _np(folded.conv_b, dt)  # (L, G)
+        self.cond_w = None if folded.cond_w is None else _np(folded.cond_w, dt)  # (C, L * G)
         self.silence_class = int(mulaw_encode(np.zeros(1), q)[0]) if cfg.output == "mulaw" else 0
-        # source-filter mode (kernels module docstring); empty arrays in the plain mode
         self.lpc_order = cfg.lpc.order if cfg.source_filter else 0
-        embed = _np(inc.sf_embed, dt) if inc.sf_embed is not None else np.zeros((0, 1, R), dt)
-        self.sf_weights = (embed, np.full(1, inc.sf_coef, dt))
+
+    @property
+    def past_block(self) -> np.ndarray:
+        """(L,) every layer's past-tap block M_l (1: read the taps every step)."""
+        return self.weights.past_block
 
     # ---- conditioning ---------------------------------------------------------------------------
 
@@ -104,27 +111,19 @@ class FusedWaveNet:
         speaker only, or None; the mel is upsampled for the whole utterance in one pass.
         Source-filter mode: ``lpc`` (length, order), every sample's predictor from the mel.
         """
-        model = self.inc.model
         c = None if mel is None else torch.as_tensor(np.asarray(mel)).unsqueeze(0)
         g = None if speaker is None else torch.tensor([int(speaker)], dtype=torch.long)
-        with torch.no_grad():
-            cond = model.conditioning(c, g, length)
-            lpc = self.inc.lpc_rows(c, length)
+        cond = self.folded.conditioning_input(c, g, length)
+        lpc = self.folded.lpc_rows(c, length)
         return StreamInput(
             None if cond is None else _np(cond[0].t(), self.dtype), None if lpc is None else _np(lpc[:, 0], self.dtype)
         )
-
-    def sf_state(self, slots: int, chunk: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Zeroed source-filter state (hist, last, lpc) for ``slots`` slots (kernels module docstring)."""
-        n = slots if self.lpc_order else 0
-        o = max(self.lpc_order, 1)
-        return (np.zeros((n, o), self.dtype), np.zeros((n, 2), self.dtype), np.zeros((n, chunk, o), self.dtype))
 
     def project(self, cond_in: np.ndarray | None, start: int, stop: int, out: np.ndarray) -> None:
         """Per-layer conditioning (+ conv bias) of samples start..stop-1 into out (stop-start, L, G)."""
         L, G = self.conv_b.shape
         n = stop - start
-        if cond_in is None:
+        if cond_in is None or self.cond_w is None:
             out[:n] = self.conv_b
             return
         if cond_in.shape[0] == 1:  # a speaker only: the same projection at every step
@@ -134,14 +133,37 @@ class FusedWaveNet:
         flat.shape = (n, L * G)  # raises rather than copy if out is not contiguous
         kernels.project_rows(np.ascontiguousarray(cond_in[start:stop]), self.cond_w, self.conv_b.reshape(-1), flat)
 
-    def weight_args(self) -> tuple:
-        """The weight arguments of :func:`kernels.run_steps`, in order."""
-        return (
-            self.out_kind, self.n_classes, self.mixtures, self.log_scale_min, 1.0,
-            self.embed, self.w_in, self.b_in, self.dilations, self.qoff, self.past_block, self.past_off,
-            self.w_conv, self.w_skip, self.b_skip,
-            self.w_res, self.b_res, self.w_post1, self.b_post1, self.w_post2, self.b_post2, self.decode_table,
-            self.tanh_coefs, self.dtype == np.float32,
+    # ---- slot state -----------------------------------------------------------------------------
+
+    def slot_state(
+        self, slots: int, chunk: int, *, cond_buffers: int = 1, keep_params: bool = False,
+        teacher: np.ndarray | None = None,
+    ) -> kernels.Slots:
+        """A fresh :class:`kernels.Slots` for ``slots`` streams and chunks of ``chunk`` samples.
+
+        Every slot starts from silence with an empty past (temperature 1, uniforms 0.5);
+        ``cond_buffers`` conditioning buffers per slot (2: projection ahead); ``keep_params``:
+        a (slots, chunk, P) ``params`` output; ``teacher`` (slots, chunk): values to feed back.
+        """
+        dt, cfg = self.dtype, self.config
+        L, G = self.conv_b.shape
+        order, sf_rows = max(self.lpc_order, 1), slots if self.lpc_order else 0
+        return kernels.Slots(
+            queues=np.zeros((max(self.queue_len, 1), slots, cfg.residual_channels), dt),  # time-major
+            past=np.zeros((max(self.past_len, 1), slots, G), dt),
+            x_prev=np.zeros(slots),
+            cls_prev=np.full(slots, self.silence_class, np.int64),
+            cond=np.zeros((cond_buffers, slots, chunk, L, G), dt),
+            cond_buf=np.zeros(slots, np.int64),
+            noise=np.full((slots, chunk, 3), 0.5),
+            t_local=np.zeros(slots, np.int64),
+            temperature=np.ones(slots),
+            wave=np.zeros((slots, chunk), dt),
+            params=np.zeros((slots, chunk, self.num_params) if keep_params else (0, 0, 0), dt),
+            teacher=np.zeros((0, 0)) if teacher is None else np.asarray(teacher, np.float64),
+            sf_hist=np.zeros((sf_rows, order), dt),
+            sf_last=np.zeros((sf_rows, 2), dt),
+            sf_lpc=np.zeros((sf_rows, chunk, order), dt),
         )
 
     def teacher_forced(
@@ -154,32 +176,30 @@ class FusedWaveNet:
         """
         T = len(wav)
         cfg = self.config
-        L, G = self.conv_b.shape
-        dt = self.dtype
-        cond = np.zeros((1, 1, T, L, G), dt)
-        stream = self.conditioning_input(mel, speaker, T)
-        self.project(stream.cond, 0, T, cond[0, 0])
-        sf_state = self.sf_state(1, T)
         if self.lpc_order:
-            sf_state[2][0] = stream.lpc
             teacher = np.asarray(wav, dtype=np.float64)
         elif cfg.output == "mulaw":
             teacher = mulaw_encode(np.asarray(wav), cfg.quantization_channels).astype(np.float64)
         else:
-            teacher = torch.as_tensor(np.asarray(wav, dtype=np.float64))
-            from wavekit.core.mixture import snap_to_bins
+            teacher = snap_to_bins(torch.as_tensor(np.asarray(wav, dtype=np.float64)), cfg.bins).numpy()
+        state = self.slot_state(1, T, keep_params=True, teacher=teacher[None])._replace(temperature=np.zeros(1))
+        stream = self.conditioning_input(mel, speaker, T)
+        self.project(stream.cond, 0, T, state.cond[0, 0])
+        if self.lpc_order:
+            state.sf_lpc[0] = stream.lpc
+        kernels.run_steps(T, 0, self.weights, state, 1)
+        return state.params[0]
 
-            teacher = snap_to_bins(teacher, cfg.bins).numpy()
-        params = np.zeros((1, T, self.num_params), dt)
-        kernels.run_steps(
-            T, 0, *self.weight_args(),
-            np.zeros((max(self.queue_len, 1), 1, cfg.residual_channels), dt),
-            np.zeros((max(self.past_len, 1), 1, cfg.gate_channels), dt), np.zeros(1),
-            np.full(1, self.silence_class, np.int64), cond, np.zeros(1, np.int64), np.full((1, T, 3), 0.5),
-            np.zeros(1, np.int64),
-            np.zeros(1), np.zeros((1, T), dt), params, teacher[None], 1, self.sf_weights, sf_state,
-        )
-        return params[0]
+
+def _first_slots(s: kernels.Slots, n: int) -> kernels.Slots:
+    """Slots 0..n-1 of s as views (an empty ``params`` / ``teacher`` stays empty)."""
+    return kernels.Slots(
+        queues=s.queues[:, :n], past=s.past[:, :n], x_prev=s.x_prev[:n], cls_prev=s.cls_prev[:n],
+        cond=s.cond[:, :n], cond_buf=s.cond_buf[:n], noise=s.noise[:n], t_local=s.t_local[:n],
+        temperature=s.temperature[:n], wave=s.wave[:n], params=s.params[:n] if len(s.params) else s.params,
+        teacher=s.teacher[:n] if len(s.teacher) else s.teacher,
+        sf_hist=s.sf_hist[:n], sf_last=s.sf_last[:n], sf_lpc=s.sf_lpc[:n],
+    )
 
 
 class NumbaSlots:
@@ -203,21 +223,9 @@ class NumbaSlots:
 
     def __init__(self, net: FusedWaveNet, slots: int, chunk: int, threads: int) -> None:
         self.net, self.chunk, self.threads = net, chunk, threads
-        dt = self.dtype = net.dtype
-        L, G = net.conv_b.shape
-        self.queues = np.zeros((max(net.queue_len, 1), slots, net.config.residual_channels), dt)  # time-major
-        self.past = np.zeros((max(net.past_len, 1), slots, G), dt)
-        self.x_prev = np.zeros(slots)
-        self.cls_prev = np.zeros(slots, np.int64)
-        self.sf = net.sf_state(slots, chunk)  # source-filter state (empty in the plain mode)
-        # a second buffer only for mel-conditioned models: the only ones with projections to do ahead
-        self.cond = np.zeros((2 if net.config.cin_channels else 1, slots, chunk, L, G), dt)
-        self.cond_buf = np.zeros(slots, np.int64)  # slot b's current buffer
-        self.noise = np.full((slots, chunk, 3), 0.5)
-        self.temperature = np.ones(slots)
-        self.wave = np.zeros((slots, chunk), dt)
-        self._no_params = np.zeros((0, 0, 0), dt)
-        self._no_teacher = np.zeros((0, 0))
+        self.dtype = net.dtype
+        # a second conditioning buffer only for mel-conditioned models: the only ones with projections to do ahead
+        self.state = net.slot_state(slots, chunk, cond_buffers=2 if net.config.cin_channels else 1)
         self._ahead: list[tuple[np.ndarray, int] | None] = [None] * slots  # (cond_in, start) in the other buffer
         self._queued: dict[int, tuple[np.ndarray, int, int]] = {}  # slot -> (cond_in, start, n) to project ahead
         self._worker: threading.Thread | None = None
@@ -236,29 +244,31 @@ class NumbaSlots:
         self._join()
         self._ahead[b] = None
         self._queued.pop(b, None)
-        self.queues[:, b] = 0.0
-        self.past[:, b] = 0.0  # = the past taps of an empty past, for the rest of the current blocks
-        self.x_prev[b] = 0.0
-        self.cls_prev[b] = self.net.silence_class
+        st = self.state
+        st.queues[:, b] = 0.0
+        st.past[:, b] = 0.0  # = the past taps of an empty past, for the rest of the current blocks
+        st.x_prev[b] = 0.0
+        st.cls_prev[b] = self.net.silence_class
         if self.net.lpc_order:
-            for arr in self.sf:
+            for arr in (st.sf_hist, st.sf_last, st.sf_lpc):
                 arr[b] = 0.0
-        self.temperature[b] = temperature
+        st.temperature[b] = temperature
 
     def fill(self, b: int, lo: int, stream: StreamInput, start: int, noise: np.ndarray) -> None:
         """Chunk rows lo.. of slot b: conditioning of samples start.. and the uniforms noise (n, 3)."""
         self._join()
+        st = self.state
         n = len(noise)
         cond_in = stream.cond
         if stream.lpc is not None:
-            self.sf[2][b, lo : lo + n] = stream.lpc[start : start + n]
+            st.sf_lpc[b, lo : lo + n] = stream.lpc[start : start + n]
         ahead = self._ahead[b]
         if lo == 0 and ahead is not None and ahead[0] is cond_in and ahead[1] == start:
-            self.cond_buf[b] ^= 1  # projected ahead: flip to it
+            st.cond_buf[b] ^= 1  # projected ahead: flip to it
         else:
-            self.net.project(cond_in, start, start + n, self.cond[self.cond_buf[b], b, lo:])
+            self.net.project(cond_in, start, start + n, st.cond[st.cond_buf[b], b, lo:])
         self._ahead[b] = None
-        self.noise[b, lo : lo + n] = noise
+        st.noise[b, lo : lo + n] = noise
         if cond_in is not None and cond_in.shape[0] > start + n:  # a mel-conditioned stream goes on
             self._queued[b] = (cond_in, start + n, min(self.chunk, cond_in.shape[0] - start - n))
         else:
@@ -266,13 +276,13 @@ class NumbaSlots:
 
     def move(self, src: int, dst: int) -> None:
         self._join()
-        self.queues[:, dst] = self.queues[:, src]
-        self.past[:, dst] = self.past[:, src]
-        self.cond[:, dst] = self.cond[:, src]
+        st = self.state
+        for arr in (st.queues, st.past, st.cond):  # slot-minor arrays
+            arr[:, dst] = arr[:, src]
         if self.net.lpc_order:
-            for arr in self.sf:
+            for arr in (st.sf_hist, st.sf_last, st.sf_lpc):
                 arr[dst] = arr[src]
-        for arr in (self.x_prev, self.cls_prev, self.cond_buf, self.noise, self.temperature, self.wave):
+        for arr in (st.x_prev, st.cls_prev, st.cond_buf, st.noise, st.temperature, st.wave):
             arr[dst] = arr[src]
         self._ahead[dst], self._ahead[src] = self._ahead[src], None
         queued = self._queued.pop(src, None)
@@ -282,8 +292,9 @@ class NumbaSlots:
             self._queued.pop(dst, None)
 
     def _project_ahead(self, jobs: list[tuple[int, np.ndarray, int, int]]) -> None:
+        st = self.state
         for b, cond_in, start, n in jobs:
-            self.net.project(cond_in, start, start + n, self.cond[1 - self.cond_buf[b], b])
+            self.net.project(cond_in, start, start + n, st.cond[1 - st.cond_buf[b], b])
             self._ahead[b] = (cond_in, start)
 
     def run(self, n: int, steps: int, pos: int, lo: int) -> None:
@@ -294,14 +305,9 @@ class NumbaSlots:
             self._queued.clear()
             self._worker = threading.Thread(target=self._project_ahead, args=(jobs,), daemon=True)
             self._worker.start()
-        kernels.run_steps(
-            steps, pos, *self.net.weight_args(),
-            self.queues[:, :n], self.past[:, :n], self.x_prev[:n], self.cls_prev[:n], self.cond[:, :n],
-            self.cond_buf[:n], self.noise[:n], np.full(n, lo, np.int64), self.temperature[:n], self.wave[:n],
-            self._no_params, self._no_teacher, self.threads, self.net.sf_weights,
-            tuple(arr[:n] for arr in self.sf),
-        )
+        self.state.t_local[:n] = lo
+        kernels.run_steps(steps, pos, self.net.weights, _first_slots(self.state, n), self.threads)
 
     def collect(self, n: int, lo: int, hi: int) -> np.ndarray:
         """The samples of chunk rows lo..hi-1 of slots 0..n-1: (n, hi - lo)."""
-        return self.wave[:n, lo:hi]
+        return self.state.wave[:n, lo:hi]

@@ -1,10 +1,14 @@
 """The fused per-sample WaveNet step, compiled with numba.
 
 One call of :func:`run_steps` advances every batch slot by ``n_steps``
-samples entirely in compiled code (no per-operation Python overhead). The
-weights come in the folded layout built by :mod:`wavekit.generate.fused`
-(weight norm removed, matrices stored ``(in, out)`` so that every product is
-a run of contiguous ``acc[out] += w[in, out] * x[in]`` updates).
+samples entirely in compiled code (no per-operation Python overhead). It
+takes two named values: :class:`Weights`, the folded WaveNet
+(:class:`wavekit.wavenet.folded.FoldedWaveNet`, the same names and ``(in, out)``
+layout, so that every product is a run of contiguous
+``acc[out] += w[in, out] * x[in]`` updates) as numpy arrays in the kernel's
+dtype, and :class:`Slots`, the state of the slots. A step is
+:func:`_input_step`, :func:`_layer_step` per layer, :func:`_head_step` and
+:func:`_draw_step`, working in a block's own :class:`Scratch` buffers.
 
 Exactness across batch compositions: every output element is accumulated in
 the same order (inputs ``0..in-1``, one fused multiply-add each: the matrix
@@ -16,7 +20,7 @@ for the products: it picks kernels (and summation orders) by matrix size.
 Shapes (R residual, G gate = 2H, S skip, S2 post-net hidden, P parameters,
 L layers, K kernel taps, B slots, C chunk length):
 
-- ``h`` (B, R) residual input of the current layer; ``queues`` (sum_l Q_l, B, R)
+- ``h`` (B, R) residual input of the current layer (:class:`Scratch`); ``queues`` (sum_l Q_l, B, R)
   with ``Q_l = (K - 1) * dilation_l`` past inputs of layer l (a ring indexed
   by the global step counter ``pos``), time-major like
   :class:`wavekit.core.incremental.ConvQueue`, so one tap of all slots is one
@@ -34,13 +38,13 @@ L layers, K kernel taps, B slots, C chunk length):
 - ``cond`` (2, B, C, L, G): per-layer conditioning projections plus conv bias for
   a chunk, in two buffers per slot: slot b's current chunk is ``cond[cond_buf[b], b]``
   (the engine projects the next chunk into the other buffer meanwhile), ``noise`` (B, C, 3)
-  uniforms in (0, 1), ``wave_out`` (B, C);
+  uniforms in (0, 1), ``wave`` (B, C);
   ``t_local`` (B,) is each slot's index into its chunk.
 
-Source-filter mode (:mod:`wavekit.wavenet.source_filter`), two grouped arguments:
-``sf_weights = (embed (3, Q, R), coef (1,))`` (empty ``embed`` = plain mode) and
-``sf_state = (hist (B, order), last (B, 2), lpc (B, C, order))``: s'_{t-1-k} newest
-first, ``[s_{t-1}, p_t]``, and the predictor of every chunk row. ``x_prev`` then holds
+Source-filter mode (:mod:`wavekit.wavenet.source_filter`): ``Weights.sf_embed``
+(3, Q, R) non-empty and ``Weights.sf_coef`` (1,); ``Slots.sf_hist`` (B, order),
+``Slots.sf_last`` (B, 2), ``Slots.sf_lpc`` (B, C, order): s'_{t-1-k} newest first,
+``[s_{t-1}, p_t]``, and the predictor of every chunk row. ``x_prev`` then holds
 the previous waveform sample; :func:`~wavekit.generate.source_filter_steps.sf_input` builds the input from it
 and :func:`~wavekit.generate.source_filter_steps.sf_output` turns the drawn
 excitation class into the next sample.
@@ -50,6 +54,7 @@ from __future__ import annotations
 
 import math
 import os
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -67,7 +72,7 @@ from wavekit.generate.source_filter_steps import sf_output as _sf_output
 # not allow two Python threads to run parallel kernels at the same time: one engine
 # per thread of control.)
 if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
+    numba.config.THREADING_LAYER = "workqueue"  # type: ignore[attr-defined]
 
 
 @njit(cache=True, fastmath={"contract"})
@@ -226,176 +231,310 @@ def past_blocks(dilations: np.ndarray, kernel_size: int, block_max: int = PAST_B
     return out
 
 
+class Weights(NamedTuple):
+    """The folded WaveNet as the kernel reads it: numpy arrays in the kernel's dtype, by name.
+
+    The names and layouts of :class:`wavekit.wavenet.folded.FoldedWaveNet` (module docstring
+    of :mod:`wavekit.wavenet.folded`), plus what the kernel derives from them once:
+
+    - output: ``out_kind`` (:data:`~wavekit.generate.draw.KINDS`), ``n_classes``, ``mixtures``,
+      ``log_scale_min``; ``fast_gate`` (float32: the vectorised rational tanh);
+    - input: ``embed`` (Q, R) mu-law classes' rows ((1, R) zeros otherwise), ``in_w``, ``in_b`` (R,)
+      the float input's 1x1 (zeros for mu-law); ``sf_embed`` (3, Q, R) (``(0, 1, R)``: plain
+      mode) and ``sf_coef`` (1,) the source-filter input;
+    - layers: ``dilations``, ``qoff`` (queue row offsets), ``past_block``, ``past_off`` (L,) int64;
+      ``conv_w`` (L, K, R, G); ``res_w`` (L, H, R), ``res_b`` (L, R); ``skip_w`` (L, H, S);
+      ``skip_b`` (S,) the sum of every layer's skip bias (added once);
+    - head: ``head1_w`` (S, S2), ``head1_b`` (S2,), ``head2_w`` (S2, P), ``head2_b`` (P,);
+    - tables: ``decode_table`` (Q,) mu-law class -> sample, ``tanh_coefs``
+      (:func:`tanh_coefficients`).
+    """
+
+    out_kind: int
+    n_classes: int
+    mixtures: int
+    log_scale_min: float
+    fast_gate: bool
+    embed: np.ndarray
+    in_w: np.ndarray
+    in_b: np.ndarray
+    sf_embed: np.ndarray
+    sf_coef: np.ndarray
+    dilations: np.ndarray
+    qoff: np.ndarray
+    past_block: np.ndarray
+    past_off: np.ndarray
+    conv_w: np.ndarray
+    res_w: np.ndarray
+    res_b: np.ndarray
+    skip_w: np.ndarray
+    skip_b: np.ndarray
+    head1_w: np.ndarray
+    head1_b: np.ndarray
+    head2_w: np.ndarray
+    head2_b: np.ndarray
+    decode_table: np.ndarray
+    tanh_coefs: np.ndarray
+
+
+class Slots(NamedTuple):
+    """The state of B batch slots (module docstring for the shapes), read and written in place.
+
+    ``queues`` (sum_l Q_l, B, R), ``past`` (sum_l M_l, B, G) in the kernel's dtype;
+    ``x_prev`` (B,) float64 the previous sample value, ``cls_prev`` (B,) int64 its mu-law
+    class; ``cond`` (2, B, C, L, G) and ``cond_buf`` (B,) int64; ``noise`` (B, C, 3) float64;
+    ``t_local`` (B,) int64; ``temperature`` (B,) float64; ``wave`` (B, C) the samples out;
+    ``params`` (B, C, P) receives the distribution parameters of every step, or is empty
+    (shape (0, 0, 0)); ``teacher`` (B, C) float64 non-empty: feed these values (mu-law: class
+    indices) instead of the samples (teacher forcing, for tests), else (0, 0);
+    ``sf_hist`` (B, order), ``sf_last`` (B, 2), ``sf_lpc`` (B, C, order) the source-filter
+    state (no rows in the plain mode).
+    """
+
+    queues: np.ndarray
+    past: np.ndarray
+    x_prev: np.ndarray
+    cls_prev: np.ndarray
+    cond: np.ndarray
+    cond_buf: np.ndarray
+    noise: np.ndarray
+    t_local: np.ndarray
+    temperature: np.ndarray
+    wave: np.ndarray
+    params: np.ndarray
+    teacher: np.ndarray
+    sf_hist: np.ndarray
+    sf_last: np.ndarray
+    sf_lpc: np.ndarray
+
+
+class Scratch(NamedTuple):
+    """One slot group's working buffers, allocated per :func:`run_steps` call and never shared.
+
+    The products' operands are (1, B, n) (``h3`` ...) with the (B, n) rows (``h`` ...) as views
+    for the elementwise work: ``h``, ``res`` (B, R), ``acc`` (B, G), ``z`` (B, H), ``skip`` (B, S),
+    ``hidden`` (B, S2), ``par`` (B, P); ``past`` a contiguous copy of the group's past-tap blocks
+    (a slice of ``Slots.past`` has unknown strides, which keeps LLVM from vectorising the
+    products into it), written back at the end; ``col``, ``ex`` (P,) float64 the drawing's
+    column and its exponentials; ``x_in`` (1,) the float input cast to the kernel's dtype.
+    """
+
+    h3: np.ndarray
+    acc3: np.ndarray
+    z3: np.ndarray
+    skip3: np.ndarray
+    res3: np.ndarray
+    hidden3: np.ndarray
+    par3: np.ndarray
+    h: np.ndarray
+    acc: np.ndarray
+    z: np.ndarray
+    skip: np.ndarray
+    res: np.ndarray
+    hidden: np.ndarray
+    par: np.ndarray
+    past: np.ndarray
+    col: np.ndarray
+    ex: np.ndarray
+    x_in: np.ndarray
+
+
 @njit(cache=True)
-def _run_block(
-    n_steps, pos, out_kind, n_classes, mixtures, log_scale_min, skip_scale,
-    embed, w_in, b_in, dilations, qoff, past_block, past_off, w_conv, w_skip, b_skip, w_res, b_res,
-    w_post1, b_post1, w_post2, b_post2, decode_table, tanh_coefs, fast_gate,
-    queues, past, x_prev, cls_prev, cond, cond_buf, noise, t_local, temperature, wave_out, params_out, teacher,
-    sf_weights, sf_state,
-):
-    """Run ``n_steps`` samples for the slots of these (already sliced) state arrays."""
-    h_dtype = queues.dtype
-    n_slots = x_prev.shape[0]
-    n_layers, n_taps, n_res, n_gate = w_conv.shape
-    n_half = n_gate // 2
-    n_skip = w_skip.shape[2]
-    n_post = w_post1.shape[1]
-    n_par = w_post2.shape[1]
-    # (1, slots, C) buffers for the products, h = h3[0] etc. for the elementwise work
-    h3, acc3 = np.empty((1, n_slots, n_res), h_dtype), np.empty((1, n_slots, n_gate), h_dtype)
-    z3, skip3 = np.empty((1, n_slots, n_half), h_dtype), np.empty((1, n_slots, n_skip), h_dtype)
-    res3, y13 = np.empty((1, n_slots, n_res), h_dtype), np.empty((1, n_slots, n_post), h_dtype)
-    par3 = np.empty((1, n_slots, n_par), h_dtype)
-    h, acc, z, skip, res, y1, par = h3[0], acc3[0], z3[0], skip3[0], res3[0], y13[0], par3[0]
-    # a contiguous copy of this group's past-tap blocks (a slice of ``past`` has unknown strides,
-    # which keeps LLVM from vectorising the products into it); written back at the end
-    past_c = np.empty(past.shape, h_dtype)
-    past_c[:] = past
-    col = np.empty(n_par, np.float64)
-    ex = np.empty(n_par, np.float64)
-    consts = np.empty(5, h_dtype)
-    consts[0] = math.sqrt(0.5)
-    consts[1] = skip_scale
-    consts[2] = 0.0
-    consts[3] = 1.0
-    consts[4] = 2.0
-    sqrt_half, scale, zero = consts[0], consts[1], consts[2]
-    keep_params = params_out.shape[0] > 0
-    forced = teacher.shape[0] > 0
-    source_filter = sf_weights[0].shape[0] > 0
-    for step in range(n_steps):
+def _scratch(w, s):
+    """The :class:`Scratch` of the slot group s (its dtype and slot count)."""
+    dt = s.queues.dtype
+    n_slots = s.x_prev.shape[0]
+    n_res, n_gate = w.conv_w.shape[2], w.conv_w.shape[3]
+    n_skip, n_post, n_par = w.skip_w.shape[2], w.head1_w.shape[1], w.head2_w.shape[1]
+    h3, acc3 = np.empty((1, n_slots, n_res), dt), np.empty((1, n_slots, n_gate), dt)
+    z3, skip3 = np.empty((1, n_slots, n_gate // 2), dt), np.empty((1, n_slots, n_skip), dt)
+    res3, hidden3 = np.empty((1, n_slots, n_res), dt), np.empty((1, n_slots, n_post), dt)
+    par3 = np.empty((1, n_slots, n_par), dt)
+    past = np.empty(s.past.shape, dt)
+    past[:] = s.past
+    return Scratch(
+        h3, acc3, z3, skip3, res3, hidden3, par3, h3[0], acc3[0], z3[0], skip3[0], res3[0], hidden3[0], par3[0],
+        past, np.empty(n_par, np.float64), np.empty(n_par, np.float64), np.empty(1, dt),
+    )
+
+
+@njit(cache=True)
+def _constants(dt):
+    """sqrt(1/2) (the residual scale) and zero in the kernel's dtype dt."""
+    c = np.empty(2, dt)
+    c[0] = math.sqrt(0.5)
+    c[1] = 0.0
+    return c[0], c[1]
+
+
+@njit(cache=True, inline="always")
+def _input_step(w, s, sc, step):
+    """Every slot's network input ``sc.h`` for chunk row t_local + step; the skip sum starts at its biases."""
+    h, skip = sc.h, sc.skip
+    n_res = h.shape[1]
+    source_filter = w.sf_embed.shape[0] > 0
+    for b in range(h.shape[0]):
+        skip[b] = w.skip_b
+        if source_filter:
+            _sf_input(b, w, s, s.t_local[b] + step, h)
+            continue
+        # a row of the embedding for mu-law classes, else a scaled scalar. Rows of shared
+        # arrays are copied element by element, not through views: a view updates its
+        # parent's reference count, which the threads would fight over.
+        if w.out_kind == OUT_MULAW:
+            c = s.cls_prev[b]
+            for r in range(n_res):
+                h[b, r] = w.embed[c, r]
+        else:
+            sc.x_in[0] = s.x_prev[b]
+            for r in range(n_res):
+                h[b, r] = w.in_w[r] * sc.x_in[0] + w.in_b[r]
+
+
+@njit(cache=True, inline="always")
+def _layer_step(w, s, sc, layer, step, pos, sqrt_half, zero):
+    """One dilated layer for every slot: taps + conditioning, gate, skip sum, residual; pushes h."""
+    h, acc, res = sc.h, sc.acc, sc.res
+    n_slots, n_res = h.shape
+    n_taps, n_gate = w.conv_w.shape[1], w.conv_w.shape[3]
+    d = w.dilations[layer]
+    qlen = (n_taps - 1) * d
+    m = w.past_block[layer]
+    qoff = w.qoff[layer]
+    for b in range(n_slots):
+        cb, t = s.cond_buf[b], s.t_local[b] + step
+        for g in range(n_gate):
+            acc[b, g] = s.cond[cb, b, t, layer, g]
+    # tap j sees the layer input (n_taps - 1 - j) * d samples ago
+    if m > 1:
+        # past taps of the m steps from the block start pos - pos % m, computed at once
+        # (their inputs lie >= d >= m steps back): each weight load serves m * slots rows
+        pv = sc.past[w.past_off[layer] : w.past_off[layer] + m]
+        if pos % m == 0:
+            pv[:] = zero
+            for j in range(n_taps - 1):
+                q0 = qoff + (pos - (n_taps - 1 - j) * d) % qlen  # m | q0 - qoff: no wrap
+                _matacc(w.conv_w[layer, j], s.queues[q0 : q0 + m], pv)
+        i = pos % m
         for b in range(n_slots):
-            skip[b] = b_skip
-            if source_filter:
-                _sf_input(b, x_prev, sf_weights, sf_state, t_local[b] + step, h)
-                continue
-            # input projection: a row of the embedding for mu-law classes, else a scaled scalar.
-            # Rows of shared arrays are copied element by element, not through views: a view
-            # updates its parent's reference count, which the threads would fight over.
-            if out_kind == OUT_MULAW:
-                c = cls_prev[b]
-                for r in range(n_res):
-                    h[b, r] = embed[c, r]
-            else:
-                consts[0] = x_prev[b]
-                for r in range(n_res):
-                    h[b, r] = w_in[r] * consts[0] + b_in[r]
-        for layer in range(n_layers):
-            d = dilations[layer]
-            qlen = (n_taps - 1) * d
-            m = past_block[layer]
-            for b in range(n_slots):
-                cb, t = cond_buf[b], t_local[b] + step
-                for g in range(n_gate):
-                    acc[b, g] = cond[cb, b, t, layer, g]
-            # tap j sees the layer input (n_taps - 1 - j) * d samples ago
-            if m > 1:
-                # past taps of the m steps from the block start pos - pos % m, computed at once
-                # (their inputs lie >= d >= m steps back): each weight load serves m * slots rows
-                pv = past_c[past_off[layer] : past_off[layer] + m]
-                if pos % m == 0:
-                    pv[:] = zero
-                    for j in range(n_taps - 1):
-                        q0 = qoff[layer] + (pos - (n_taps - 1 - j) * d) % qlen  # m | q0 - qoff: no wrap
-                        _matacc(w_conv[layer, j], queues[q0 : q0 + m], pv)
-                i = pos % m
-                for b in range(n_slots):
-                    for g in range(n_gate):
-                        acc[b, g] = acc[b, g] + pv[i, b, g]
-            else:
-                for j in range(n_taps - 1):
-                    slot = qoff[layer] + (pos - (n_taps - 1 - j) * d) % qlen
-                    _matacc(w_conv[layer, j], queues[slot : slot + 1], acc3)
-            _matacc(w_conv[layer, n_taps - 1], h3, acc3)
-            if qlen > 0:
-                slot = qoff[layer] + pos % qlen
-                for b in range(n_slots):
-                    for r in range(n_res):
-                        queues[slot, b, r] = h[b, r]
-            _gate_rows(acc, z, tanh_coefs, fast_gate)
-            _matacc(w_skip[layer], z3, skip3)
-            for b in range(n_slots):
-                for r in range(n_res):
-                    res[b, r] = b_res[layer, r]
-            _matacc(w_res[layer], z3, res3)
-            for b in range(n_slots):
-                for r in range(n_res):
-                    h[b, r] = (h[b, r] + res[b, r]) * sqrt_half
-        # post-net: relu -> 1x1 -> relu -> 1x1
+            for g in range(n_gate):
+                acc[b, g] = acc[b, g] + pv[i, b, g]
+    else:
+        for j in range(n_taps - 1):
+            slot = qoff + (pos - (n_taps - 1 - j) * d) % qlen
+            _matacc(w.conv_w[layer, j], s.queues[slot : slot + 1], sc.acc3)
+    _matacc(w.conv_w[layer, n_taps - 1], sc.h3, sc.acc3)
+    if qlen > 0:
+        slot = qoff + pos % qlen
         for b in range(n_slots):
-            for k in range(n_skip):
-                skip[b, k] = max(skip[b, k] * scale, zero)
-            y1[b] = b_post1
-        _matacc(w_post1, skip3, y13)
-        for b in range(n_slots):
-            for k in range(n_post):
-                y1[b, k] = max(y1[b, k], zero)
-            par[b] = b_post2
-        _matacc(w_post2, y13, par3)
-        for b in range(n_slots):
-            t = t_local[b] + step
+            for r in range(n_res):
+                s.queues[slot, b, r] = h[b, r]
+    _gate_rows(acc, sc.z, w.tanh_coefs, w.fast_gate)
+    _matacc(w.skip_w[layer], sc.z3, sc.skip3)
+    for b in range(n_slots):
+        for r in range(n_res):
+            res[b, r] = w.res_b[layer, r]
+    _matacc(w.res_w[layer], sc.z3, sc.res3)
+    for b in range(n_slots):
+        for r in range(n_res):
+            h[b, r] = (h[b, r] + res[b, r]) * sqrt_half
+
+
+@njit(cache=True, inline="always")
+def _head_step(w, sc, zero):
+    """The post-net on the skip sum: relu -> 1x1 -> relu -> 1x1, parameters into ``sc.par``."""
+    skip, hidden, par = sc.skip, sc.hidden, sc.par
+    n_skip, n_post = skip.shape[1], hidden.shape[1]
+    for b in range(skip.shape[0]):
+        for k in range(n_skip):
+            skip[b, k] = max(skip[b, k], zero)
+        hidden[b] = w.head1_b
+    _matacc(w.head1_w, sc.skip3, sc.hidden3)
+    for b in range(skip.shape[0]):
+        for k in range(n_post):
+            hidden[b, k] = max(hidden[b, k], zero)
+        par[b] = w.head2_b
+    _matacc(w.head2_w, sc.hidden3, sc.par3)
+
+
+@njit(cache=True, inline="always")
+def _draw_step(w, s, sc, step):
+    """Every slot's value from ``sc.par`` and its uniforms: the sample out and the next input."""
+    par, col = sc.par, sc.col
+    n_par = par.shape[1]
+    keep_params = s.params.shape[0] > 0
+    forced = s.teacher.shape[0] > 0
+    source_filter = w.sf_embed.shape[0] > 0
+    for b in range(par.shape[0]):
+        t = s.t_local[b] + step
+        for p in range(n_par):
+            col[p] = par[b, p]
+        if keep_params:
             for p in range(n_par):
-                col[p] = par[b, p]
-            if keep_params:
-                for p in range(n_par):
-                    params_out[b, t, p] = par[b, p]
-            v = sample_column(col, out_kind, n_classes, mixtures, log_scale_min, temperature[b],
-                              noise[b, t, 0], noise[b, t, 1], noise[b, t, 2], ex, fast_gate)
-            if source_filter:
-                x_prev[b] = _sf_output(b, decode_table[int(v)], sf_weights, sf_state)
-                wave_out[b, t] = x_prev[b]
-            elif out_kind == OUT_MULAW:
-                c = int(v)
-                wave_out[b, t] = decode_table[c]
-                cls_prev[b] = c
-                x_prev[b] = decode_table[c]
-            else:
-                wave_out[b, t] = v
-                x_prev[b] = v
-            if forced:
-                x_prev[b] = teacher[b, t]
-                if out_kind == OUT_MULAW and not source_filter:
-                    cls_prev[b] = int(teacher[b, t])
+                s.params[b, t, p] = par[b, p]
+        v = sample_column(col, w.out_kind, w.n_classes, w.mixtures, w.log_scale_min, s.temperature[b],
+                          s.noise[b, t, 0], s.noise[b, t, 1], s.noise[b, t, 2], sc.ex, w.fast_gate)
+        if source_filter:
+            s.x_prev[b] = _sf_output(b, w.decode_table[int(v)], w, s)
+            s.wave[b, t] = s.x_prev[b]
+        elif w.out_kind == OUT_MULAW:
+            c = int(v)
+            s.wave[b, t] = w.decode_table[c]
+            s.cls_prev[b] = c
+            s.x_prev[b] = w.decode_table[c]
+        else:
+            s.wave[b, t] = v
+            s.x_prev[b] = v
+        if forced:
+            s.x_prev[b] = s.teacher[b, t]
+            if w.out_kind == OUT_MULAW and not source_filter:
+                s.cls_prev[b] = int(s.teacher[b, t])
+
+
+@njit(cache=True)
+def _run_block(n_steps, pos, w, s):
+    """Run ``n_steps`` samples for the slots of the (already sliced) state s; returns the new step counter."""
+    sc = _scratch(w, s)
+    sqrt_half, zero = _constants(s.queues.dtype)
+    n_layers = w.conv_w.shape[0]
+    for step in range(n_steps):
+        _input_step(w, s, sc, step)
+        for layer in range(n_layers):
+            _layer_step(w, s, sc, layer, step, pos, sqrt_half, zero)
+        _head_step(w, sc, zero)
+        _draw_step(w, s, sc, step)
         pos += 1
-    past[:] = past_c
+    s.past[:] = sc.past
     return pos
 
 
+@njit(cache=True)
+def _slot_group(s, b0, b1):
+    """Slots b0..b1-1 of s: views of every array (empty ``params`` / ``teacher`` stay empty)."""
+    params = s.params[b0:b1] if s.params.shape[0] > 0 else s.params
+    teacher = s.teacher[b0:b1] if s.teacher.shape[0] > 0 else s.teacher
+    return Slots(
+        s.queues[:, b0:b1], s.past[:, b0:b1], s.x_prev[b0:b1], s.cls_prev[b0:b1], s.cond[:, b0:b1],
+        s.cond_buf[b0:b1], s.noise[b0:b1], s.t_local[b0:b1], s.temperature[b0:b1], s.wave[b0:b1],
+        params, teacher, s.sf_hist[b0:b1], s.sf_last[b0:b1], s.sf_lpc[b0:b1],
+    )
+
+
 @njit(cache=True, parallel=True, nogil=True)
-def run_steps(
-    n_steps, pos, out_kind, n_classes, mixtures, log_scale_min, skip_scale,
-    embed, w_in, b_in, dilations, qoff, past_block, past_off, w_conv, w_skip, b_skip, w_res, b_res,
-    w_post1, b_post1, w_post2, b_post2, decode_table, tanh_coefs, fast_gate,
-    queues, past, x_prev, cls_prev, cond, cond_buf, noise, t_local, temperature, wave_out, params_out, teacher,
-    n_blocks, sf_weights, sf_state,
-):
-    """Advance every slot by ``n_steps`` samples; returns the new global step counter.
+def run_steps(n_steps, pos, weights, slots, n_blocks):
+    """Advance every slot of ``slots`` (:class:`Slots`) by ``n_steps`` samples with ``weights``
+    (:class:`Weights`) from the global step ``pos``; returns the new global step counter.
 
     Slots are split into ``n_blocks`` contiguous groups run in parallel (streams
-    are independent, so the split never changes a result). ``x_prev`` (B,)
-    previous sample value and ``cls_prev`` (B,) its mu-law class are updated in
-    place. ``params_out`` (B, C, P) receives the distribution parameters of
-    every step when non-empty. ``teacher`` (B, C) non-empty: feed these values
-    (mu-law: class indices) instead of the samples (teacher forcing, for tests).
-    ``sf_weights`` / ``sf_state``: the source-filter mode's values (module docstring).
+    are independent, so the split never changes a result). Every array of
+    ``slots`` is updated in place (the :class:`Slots` docstring says which).
     """
-    n_slots = x_prev.shape[0]
+    n_slots = slots.x_prev.shape[0]
     n_blocks = max(1, min(n_blocks, n_slots))
     per = (n_slots + n_blocks - 1) // n_blocks
     for blk in prange(n_blocks):
         b0 = blk * per
         b1 = min(n_slots, b0 + per)
         if b0 < b1:
-            pk = params_out[b0:b1] if params_out.shape[0] > 0 else params_out
-            te = teacher[b0:b1] if teacher.shape[0] > 0 else teacher
-            sf_st = (sf_state[0][b0:b1], sf_state[1][b0:b1], sf_state[2][b0:b1])
-            _run_block(
-                n_steps, pos, out_kind, n_classes, mixtures, log_scale_min, skip_scale,
-                embed, w_in, b_in, dilations, qoff, past_block, past_off, w_conv, w_skip, b_skip, w_res, b_res,
-                w_post1, b_post1, w_post2, b_post2, decode_table, tanh_coefs, fast_gate,
-                queues[:, b0:b1], past[:, b0:b1], x_prev[b0:b1], cls_prev[b0:b1], cond[:, b0:b1], cond_buf[b0:b1],
-                noise[b0:b1], t_local[b0:b1], temperature[b0:b1], wave_out[b0:b1], pk, te,
-                sf_weights, sf_st,
-            )
+            _run_block(n_steps, pos, weights, _slot_group(slots, b0, b1))
     return pos + n_steps

@@ -3,9 +3,10 @@
 numba twins of :func:`wavekit.wavenet.source_filter.step_input` and
 :func:`~wavekit.wavenet.source_filter.next_sample`, a few dozen multiply-adds per
 sample: the prediction p_t from the stream's own past output, the input embedding
-of (s'_{t-1}, p_t, e_{t-1}), and de-emphasis of the drawn excitation. Arguments
-``sf_weights = (embed (3, Q, R), coef (1,))`` and ``sf_state = (hist (B, order),
-last (B, 2), lpc (B, C, order))`` as in the kernels module docstring.
+of (s'_{t-1}, p_t, e_{t-1}), and de-emphasis of the drawn excitation. They read
+``sf_embed``, ``sf_coef`` of the kernel's weights (:class:`~wavekit.generate.kernels.Weights`)
+and ``x_prev``, ``sf_hist``, ``sf_last``, ``sf_lpc`` of its slot state
+(:class:`~wavekit.generate.kernels.Slots`), as in the kernels module docstring.
 """
 
 from __future__ import annotations
@@ -40,10 +41,10 @@ def _sf_embed_add(table, x, h, b, first):
 
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def sf_input(b, x_prev, sf_weights, sf_state, t, h):
-    """Slot b's network input h[b] at chunk row t from s_{t-1} = x_prev[b]; keeps p_t in last[b, 1]."""
-    embed, coef = sf_weights[0], sf_weights[1][0]
-    hist, last, lpc = sf_state[0], sf_state[1], sf_state[2]
+def sf_input(b, w, s, t, h):
+    """Slot b's network input h[b] (B, R) at chunk row t from s_{t-1} = s.x_prev[b]; keeps p_t in s.sf_last[b, 1]."""
+    embed, coef = w.sf_embed, w.sf_coef[0]
+    x_prev, hist, last, lpc = s.x_prev, s.sf_hist, s.sf_last, s.sf_lpc
     order = hist.shape[1]
     sp = x_prev[b] - coef * last[b, 0]
     e_prev = sp - last[b, 1]
@@ -62,7 +63,7 @@ def sf_input(b, x_prev, sf_weights, sf_state, t, h):
 
 
 @njit(cache=True, error_model="numpy")
-def sf_output(b, e, sf_weights, sf_state):
+def sf_output(b, e, w, s):
     """The sample s_t = clip(p_t + e + coef * s_{t-1}, -1, 1) of slot b for the drawn excitation e."""
-    coef, last = sf_weights[1][0], sf_state[1]
+    coef, last = w.sf_coef[0], s.sf_last
     return min(max(last[b, 1] + e + coef * last[b, 0], -1.0), 1.0)

@@ -1,8 +1,9 @@
 """Incremental WaveNet generation (fast WaveNet, Paine et al. 2016).
 
-:class:`IncrementalWaveNet` holds a folded, eval-mode copy of a model (weight
-norm removed, every weight pre-arranged for one matrix product) and runs it
-one sample at a time:
+:class:`IncrementalWaveNet` runs the folded weights of a model
+(:class:`~wavekit.wavenet.folded.FoldedWaveNet`: weight norm removed, every
+weight stored once, ``(in, out)``) one sample at a time, the readable
+reference step that the compiled kernel is tested against:
 
 1. ``cond = inc.precompute(c, g, length)`` — the conditioning input of every
    layer (upsampled mel and speaker projections, plus the dilated convs'
@@ -15,8 +16,8 @@ one sample at a time:
 3. ``params = inc.step(x_prev, cond_t, state)`` per sample, with x_prev (B,)
    the previous value (``inc.silence(B)`` at the start) and
    ``cond_t = cond[t]`` (B, layers, G). Each step does per layer one product
-   for the dilated conv (taps of its queue) and one for the residual + skip
-   1x1s, then the output head: O(layers) work, no recomputation.
+   for the dilated conv (taps of its queue), one for the residual and one for
+   the skip 1x1, then the output head: O(layers) work, no recomputation.
 4. ``inc.reset_slots(state, mask)`` restarts chosen streams (batch slots).
 
 The step advances ``state.t`` in place; all streams share it, and every
@@ -31,22 +32,17 @@ on CUDA), so the same seed gives the same audio everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from wavekit.audio.mulaw import mulaw_decode
-from wavekit.core.conv import folded_copy
 from wavekit.core.gated import RESIDUAL_SCALE, gated_activation
-from wavekit.core.incremental import ConvQueue, flatten_conv_weight
+from wavekit.core.incremental import ConvQueue
 from wavekit.wavenet import source_filter as sfm
-
-
-def _out_weight(block: nn.Module) -> Tensor:
-    """(R + S, G/2) residual and skip 1x1 weights stacked, or (S, G/2) without a residual output."""
-    parts = [block.res.weight[:, :, 0]] if block.res is not None else []
-    return torch.cat(parts + [block.skip.weight[:, :, 0]])
+from wavekit.wavenet.folded import FoldedWaveNet, fold
 
 
 @dataclass
@@ -59,71 +55,37 @@ class IncrementalState:
 
 
 class IncrementalWaveNet:
-    """A folded copy of a :class:`~wavekit.wavenet.model.WaveNet` that generates sample by sample.
+    """A :class:`~wavekit.wavenet.model.WaveNet`'s folded weights, run sample by sample.
 
-    Built from the model as it is (dtype; device unless ``device`` is given);
-    the model itself is not changed. Build a new one after training the model.
-
-    Folded weights (public, read by fused engines), L layers, k taps:
-    ``in_table`` (Q, R) mu-law input embedding, or ``in_w``/``in_b`` (R,) for a
-    float input; ``conv_w[i]`` (k*R, G) dilated conv, rows oldest tap first
-    (:func:`~wavekit.core.incremental.flatten_conv_weight`); ``conv_b`` (L, G);
-    ``cond_w`` (L*G, cin [+ 2H] + gin) or None; ``rs_w[i]`` (G/2, R+S) residual then
-    skip 1x1 — (G/2, S) skip only for the last layer — and ``rs_b[i]``;
-    head ``h1_w`` (S, S) with the skip scale folded in, ``h1_b``, ``h2_w`` (S, P), ``h2_b``.
+    Built from the model as it is (dtype; device unless ``device`` is given) through
+    :func:`~wavekit.wavenet.folded.fold`; the model itself is not changed. Build a new one
+    after training the model. ``weights`` is the :class:`~wavekit.wavenet.folded.FoldedWaveNet`
+    the step reads, by name; ``model`` its folded eval copy.
     """
 
     def __init__(self, model: nn.Module, device: torch.device | str | None = None) -> None:
-        m = folded_copy(model)
-        if device is not None:
-            m = m.to(device)
-        m.eval().requires_grad_(False)
-        self.model = m
-        cfg = self.config = m.config
-        self.distribution = m.distribution
+        w = self.weights = fold(model, device)
+        self.model: Any = w.model
+        cfg = self.config = w.config
+        self.distribution = w.model.distribution
         self.layers, self.gate = cfg.layers, cfg.gate_channels
         self.R, self.S = cfg.residual_channels, cfg.skip_channels
-        blocks = m.blocks
-        # dilated conv: (k * R, G) so that taps @ w gives the conv output
-        self.conv_w = [flatten_conv_weight(b.conv.weight).t().contiguous() for b in blocks]
-        self.conv_b = torch.stack([b.conv.bias for b in blocks])  # (L, G)
-        # residual and skip 1x1 fused: (G/2, R + S); the last layer has only the skip (G/2, S)
-        self.rs_w = [_out_weight(b).t().contiguous() for b in blocks]
-        self.rs_b = [torch.cat([b.res.bias, b.skip.bias]) if b.res is not None else b.skip.bias for b in blocks]
-        # every layer's conditioning projection in one matrix: (L * G, cin [+ 2H sine source] + gin)
-        self.cond_w = torch.cat([b.cond.weight[:, :, 0] for b in blocks]) if blocks[0].cond is not None else None
-        # head; the skip scale folds into the first 1x1 (ReLU is positively homogeneous)
-        self.h1_w = (m.head[1].weight[:, :, 0] * m.skip_scale).t().contiguous()
-        self.h1_b = m.head[1].bias
-        self.h2_w = m.head[3].weight[:, :, 0].t().contiguous()
-        self.h2_b = m.head[3].bias
-        # source-filter mode: x_prev is the previous waveform sample, the input is built by
-        # wavekit.wavenet.source_filter.step_input from it and the per-sample predictor lpc_t
-        self.sf_embed = m.source_filter.embed if m.source_filter is not None else None
-        self.sf_coef = float(cfg.lpc.preemphasis)
-        if self.sf_embed is not None:
-            self.in_table, self.in_w, self.in_b = None, None, None
-        elif cfg.output == "mulaw":
-            self.in_table, self.in_w, self.in_b = m.input_embed.weight, None, None
-        else:
-            self.in_table, self.in_w, self.in_b = None, m.input_conv.weight[:, 0, 0], m.input_conv.bias
 
     @property
     def dtype(self) -> torch.dtype:
-        return self.h2_b.dtype
+        return self.weights.dtype
 
     @property
     def device(self) -> torch.device:
-        return self.h2_b.device
+        return self.weights.device
 
     def silence(self, batch_size: int) -> Tensor:
         """(B,) the "previous sample" before the start."""
-        return self.model.silence(batch_size, self.device)
+        return self.weights.silence(batch_size)
 
-    @torch.no_grad()
     def conditioning_input(self, c: Tensor | None = None, g: Tensor | None = None, length: int = 1) -> Tensor | None:
         """Upsampled mel [, sine source] and speaker embedding: (B, cin [+ 2H] + gin, length), (B, gin, 1), or None."""
-        return self.model.conditioning(c, g, length)
+        return self.weights.conditioning_input(c, g, length)
 
     @torch.no_grad()
     def project(self, cond_in: Tensor | None, start: int = 0, stop: int | None = None) -> Tensor:
@@ -133,11 +95,12 @@ class IncrementalWaveNet:
         or none: cond_in None) gives (1, B, L, G) / (1, 1, L, G) whatever the range.
         """
         L, G = self.layers, self.gate
-        if cond_in is None:
-            return self.conv_b.reshape(1, 1, L, G).clone()
+        w = self.weights
+        if cond_in is None or w.cond_w is None:
+            return w.conv_b.reshape(1, 1, L, G).clone()
         window = cond_in if cond_in.shape[2] == 1 else cond_in[:, :, start:stop]
-        proj = torch.einsum("oc,bct->tbo", self.cond_w, window)
-        return proj.reshape(proj.shape[0], proj.shape[1], L, G).add_(self.conv_b)
+        proj = torch.einsum("co,bct->tbo", w.cond_w, window)
+        return proj.reshape(proj.shape[0], proj.shape[1], L, G).add_(w.conv_b)
 
     def precompute(self, c: Tensor | None = None, g: Tensor | None = None, length: int = 1) -> Tensor:
         """Conditioning of every layer for the whole utterance: (length, B, L, G) with mel, else (1, B|1, L, G).
@@ -148,13 +111,9 @@ class IncrementalWaveNet:
         """
         return self.project(self.conditioning_input(c, g, length), 0, length)
 
-    @torch.no_grad()
     def lpc_rows(self, c: Tensor | None, length: int) -> Tensor | None:
         """Source-filter mode: the predictor of every sample (length, B, order) from the mel c; else None."""
-        if self.sf_embed is None:
-            return None
-        a = self.model.source_filter.coefficients(c.to(self.dtype))
-        return self.model.source_filter.per_sample(a, length).transpose(0, 1).to(self.dtype)
+        return self.weights.lpc_rows(c, length)
 
     def init_state(self, batch_size: int) -> IncrementalState:
         k = self.config.kernel_size
@@ -162,7 +121,7 @@ class IncrementalWaveNet:
             ConvQueue(batch_size, self.R, k, d, dtype=self.dtype, device=self.device) for d in self.config.dilations
         ]
         sf = None
-        if self.sf_embed is not None:
+        if self.weights.sf_embed is not None:
             sf = sfm.SourceFilterState(batch_size, self.config.lpc.order, self.dtype, self.device)
         return IncrementalState(queues, torch.zeros((), dtype=torch.long, device=self.device), sf)
 
@@ -175,8 +134,10 @@ class IncrementalWaveNet:
 
     def next_sample(self, values: Tensor, state: IncrementalState) -> Tensor:
         """Source-filter mode: drawn excitation classes (B,) -> waveform samples s_t (B,), the next x_prev."""
+        if state.sf is None:
+            raise ValueError("next_sample is the source-filter mode's step; this WaveNet has no source filter")
         e = mulaw_decode(values, self.config.quantization_channels, dtype=self.dtype)
-        return sfm.next_sample(e, self.sf_coef, state.sf)
+        return sfm.next_sample(e, self.weights.sf_coef, state.sf)
 
     @torch.no_grad()
     def step(self, x_prev: Tensor, cond_t: Tensor, state: IncrementalState, lpc_t: Tensor | None = None) -> Tensor:
@@ -185,30 +146,35 @@ class IncrementalWaveNet:
         Source-filter mode: x_prev is the previous waveform sample and lpc_t (B, order) the
         predictor of this sample (:meth:`lpc_rows`); the params are those of the excitation.
         """
-        t, R = state.t, self.R
-        if self.sf_embed is not None:
-            h = sfm.step_input(self.sf_embed, self.sf_coef, x_prev, lpc_t, state.sf)
-        elif self.in_table is not None:
-            h = self.in_table.index_select(0, x_prev)
+        w: FoldedWaveNet = self.weights
+        t = state.t
+        if w.sf_embed is not None and state.sf is not None and lpc_t is not None:
+            h = sfm.step_input(w.sf_embed, w.sf_coef, x_prev, lpc_t, state.sf)
+        elif w.in_table is not None:
+            h = w.in_table.index_select(0, x_prev)
+        elif w.in_w is not None and w.in_b is not None:
+            h = torch.addcmul(w.in_b, x_prev.unsqueeze(1), w.in_w)
         else:
-            h = torch.addcmul(self.in_b, x_prev.unsqueeze(1), self.in_w)
-        skip = None
+            raise ValueError("the source-filter mode's step needs lpc_t (lpc_rows) and a state from init_state")
+        n_taps, n_res, n_gate = w.conv_w.shape[1:]
+        skip: Tensor | None = None
         last = len(state.queues) - 1
         for i, q in enumerate(state.queues):
-            z = torch.addmm(cond_t[:, i], q.taps(h, t), self.conv_w[i])
+            z = torch.addmm(cond_t[:, i], q.taps(h, t), w.conv_w[i].reshape(n_taps * n_res, n_gate))
             q.push(h, t)
-            rs = torch.addmm(self.rs_b[i], gated_activation(z), self.rs_w[i])
+            a = gated_activation(z)
+            s = torch.addmm(w.skip_b[i], a, w.skip_w[i])
+            skip = s if skip is None else skip + s
             if i < last:
-                h = (h + rs[:, :R]) * RESIDUAL_SCALE
-                rs = rs[:, R:]
-            skip = rs if skip is None else skip + rs
-        hidden = F.relu(torch.addmm(self.h1_b, F.relu(skip), self.h1_w))
+                h = (h + torch.addmm(w.res_b[i], a, w.res_w[i])) * RESIDUAL_SCALE
+        assert skip is not None  # a WaveNet has at least one layer
+        hidden = F.relu(torch.addmm(w.head1_b, F.relu(skip), w.head1_w))
         state.t += 1
-        return torch.addmm(self.h2_b, hidden, self.h2_w)
+        return torch.addmm(w.head2_b, hidden, w.head2_w)
 
 
-def generate(model: nn.Module, *args, **kwargs) -> Tensor:
-    """Sample (B, T) waveforms from the WaveNet ``model``: ``model.generate(*args, **kwargs)``.
+def generate(model: Any, *args: Any, **kwargs: Any) -> Tensor:
+    """Sample (B, T) waveforms from the :class:`~wavekit.wavenet.model.WaveNet` ``model``: ``model.generate(*args, **kwargs)``.
 
     :meth:`WaveNet.generate` is the one place in ``wavekit.wavenet`` that reaches the
     generation engine (a lazy import), so this package never imports ``wavekit.generate``.

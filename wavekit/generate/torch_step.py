@@ -119,11 +119,8 @@ class TorchSlots:
         self._clear()
 
     def _clear(self) -> None:
-        for q in self.state.queues:
-            q.buffer.zero_()
+        self.inc.reset_slots(self.state, torch.ones(self.slots, dtype=torch.bool, device=self.device))
         self.state.t.zero_()
-        if self.state.sf is not None:
-            self.state.sf.reset(torch.ones(self.slots, dtype=torch.bool, device=self.device))
         self.prev.copy_(self.silence.expand_as(self.prev))
         self.wave.zero_()
 
@@ -147,12 +144,9 @@ class TorchSlots:
 
     def admit(self, b: int, temperature: float) -> None:
         """Slot b starts a new stream from silence with an empty past."""
-        for q in self.state.queues:
-            q.buffer[:, b] = 0.0
+        self.inc.reset_slots(self.state, torch.arange(self.slots, device=self.device) == b)
         self.prev[b] = self.silence[0]
         self.temperature[b] = temperature
-        if self.state.sf is not None:
-            self.state.sf.reset(torch.arange(self.slots, device=self.device) == b)
 
     def fill(self, b: int, lo: int, stream: StreamInput, start: int, noise: np.ndarray) -> None:
         """Chunk rows lo.. of slot b: conditioning of samples start.., projected on the device, and noise (n, 3)."""

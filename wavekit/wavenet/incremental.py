@@ -18,7 +18,8 @@ reference step that the compiled kernel is tested against:
    ``cond_t = cond[t]`` (B, layers, G). Each step does per layer one product
    for the dilated conv (taps of its queue), one for the residual and one for
    the skip 1x1, then the output head: O(layers) work, no recomputation.
-4. ``inc.reset_slots(state, mask)`` restarts chosen streams (batch slots).
+4. ``inc.reset_slots(state, mask)`` restarts chosen streams (batch slots): how the torch
+   backend of the engine admits a new stream into a slot.
 
 The step advances ``state.t`` in place; all streams share it, and every
 step is a fixed sequence of tensor ops on the device (no Python-side

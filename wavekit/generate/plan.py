@@ -190,6 +190,14 @@ def _check_normalised(path: Path, mel: np.ndarray, stats: FeatureStats | None) -
         )
 
 
+@dataclass(frozen=True)
+class EngineSettings:
+    """Where a plan runs: ``slots`` >= 1 batch slots of the engine on ``device`` (None: the model's)."""
+
+    slots: int
+    device: str | None
+
+
 @dataclass(frozen=True, eq=False)
 class VocodePlan:
     """A checked ``wavekit vocode`` run (made by :func:`plan_vocode`; trusted by whoever runs it).
@@ -200,8 +208,7 @@ class VocodePlan:
     mel (cin_channels, frames) float32 of each ``todo`` input; ``speaker``: the
     resolved id or None; ``hop_length``: the model's samples per frame;
     ``sample_rate`` of the written files; ``temperature`` >= 0; input i uses
-    seed ``seed + i``; ``slots`` >= 1 batch slots; ``device`` of the engine
-    (None: the model's).
+    seed ``seed + i``; ``engine``: the engine's batch slots and device.
     """
 
     inputs: tuple[Path, ...]
@@ -214,8 +221,7 @@ class VocodePlan:
     sample_rate: int
     temperature: float
     seed: int
-    slots: int
-    device: str | None
+    engine: EngineSettings
 
     @property
     def kept(self) -> int:
@@ -282,6 +288,6 @@ def plan_vocode(
         check_free_space(out, 44 * len(mels) + 2 * samples, f"the {len(mels)} wav file(s)")
     return VocodePlan(
         inputs=tuple(files), targets=tuple(targets), todo=tuple(todo), mels=tuple(mels), outdir=out, speaker=sid,
-        hop_length=cfg.hop_length, sample_rate=sample_rate, temperature=temperature, seed=seed, slots=slots,
-        device=device,
+        hop_length=cfg.hop_length, sample_rate=sample_rate, temperature=temperature, seed=seed,
+        engine=EngineSettings(slots, device),
     )

@@ -88,7 +88,7 @@ def run_plan(
     call, ``on_file(path)`` after every written file."""
     if not plan.todo:
         return []
-    engine = GenerationEngine(model_of(model), slots=plan.slots, device=plan.device)
+    engine = GenerationEngine(model_of(model), slots=plan.engine.slots, device=plan.engine.device)
     for request in plan.requests():
         engine.submit(request)
     written: dict[int, Path] = {}

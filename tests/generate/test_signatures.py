@@ -1,8 +1,8 @@
 """No function or method in ``wavekit.generate`` takes more than 12 parameters.
 
 Long positional signatures are where two same-shaped arrays get swapped silently; the
-generation code passes named values instead (:class:`wavekit.generate.kernels.Weights`,
-:class:`~wavekit.generate.kernels.Slots`). Every parameter of the signature counts,
+generation code passes named values instead (:class:`wavekit.generate.kernel_values.Weights`,
+:class:`~wavekit.generate.kernel_values.Slots`). Every parameter of the signature counts,
 ``self`` / ``cls`` included, and so do ``*args`` / ``**kwargs`` (one each). Compiled
 (numba ``@njit``) functions are checked through their Python function (``.py_func``).
 """

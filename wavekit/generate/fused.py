@@ -3,12 +3,12 @@
 :class:`FusedWaveNet` folds a :class:`~wavekit.wavenet.model.WaveNet`
 (:func:`wavekit.wavenet.folded.fold`: weight norm removed, eval mode, skip
 scale folded into the head) and keeps the folded layout as contiguous numpy
-arrays, :class:`kernels.Weights`, under the same names. It also turns a
+arrays, :class:`~wavekit.generate.kernel_values.Weights`, under the same names. It also turns a
 request's conditioning into per-layer projections for a span of samples
 (:meth:`FusedWaveNet.project`), one matrix product for the whole span.
 
 :class:`NumbaSlots` is the engine's CPU backend: the state of every batch
-slot as one :class:`kernels.Slots` of numpy arrays, advanced by
+slot as one :class:`~wavekit.generate.kernel_values.Slots` of numpy arrays, advanced by
 :func:`kernels.run_steps` (many samples per call).
 :class:`wavekit.generate.torch_step.TorchSlots` has the same methods.
 """
@@ -26,6 +26,7 @@ from wavekit.audio.mulaw import mulaw_decode, mulaw_encode
 from wavekit.core.mixture import snap_to_bins
 from wavekit.generate import kernels
 from wavekit.generate.draw import KINDS
+from wavekit.generate.kernel_values import Slots, Weights
 from wavekit.wavenet.folded import fold
 
 
@@ -49,7 +50,7 @@ def _offsets(lengths: np.ndarray) -> np.ndarray:
 class FusedWaveNet:
     """A WaveNet's folded weights as the kernel reads them (float32 by default, float64 when the model is).
 
-    ``weights`` (:class:`kernels.Weights`) is what :func:`kernels.run_steps` takes; ``conv_b``
+    ``weights`` (:class:`~wavekit.generate.kernel_values.Weights`) is what :func:`kernels.run_steps` takes; ``conv_b``
     (L, G) and ``cond_w`` (C, L * G) (or None) are the conditioning projection's, applied by
     :meth:`project` ahead of the kernel. ``past_block_max=1`` turns the past-tap blocks off.
     """
@@ -71,7 +72,7 @@ class FusedWaveNet:
         zeros = np.zeros(R, dt)
         in_table, in_w, in_b, sf_embed = folded.in_table, folded.in_w, folded.in_b, folded.sf_embed
         q = cfg.quantization_channels
-        self.weights = kernels.Weights(
+        self.weights = Weights(
             out_kind=KINDS[cfg.output],
             n_classes=cfg.quantization_channels if cfg.output == "mulaw" else cfg.bins,
             mixtures=cfg.mixtures if cfg.output == "mol" else 0,
@@ -138,8 +139,8 @@ class FusedWaveNet:
     def slot_state(
         self, slots: int, chunk: int, *, cond_buffers: int = 1, keep_params: bool = False,
         teacher: np.ndarray | None = None,
-    ) -> kernels.Slots:
-        """A fresh :class:`kernels.Slots` for ``slots`` streams and chunks of ``chunk`` samples.
+    ) -> Slots:
+        """A fresh :class:`~wavekit.generate.kernel_values.Slots` for ``slots`` streams and chunks of ``chunk`` samples.
 
         Every slot starts from silence with an empty past (temperature 1, uniforms 0.5);
         ``cond_buffers`` conditioning buffers per slot (2: projection ahead); ``keep_params``:
@@ -148,7 +149,7 @@ class FusedWaveNet:
         dt, cfg = self.dtype, self.config
         L, G = self.conv_b.shape
         order, sf_rows = max(self.lpc_order, 1), slots if self.lpc_order else 0
-        return kernels.Slots(
+        return Slots(
             queues=np.zeros((max(self.queue_len, 1), slots, cfg.residual_channels), dt),  # time-major
             past=np.zeros((max(self.past_len, 1), slots, G), dt),
             x_prev=np.zeros(slots),
@@ -191,9 +192,9 @@ class FusedWaveNet:
         return state.params[0]
 
 
-def _first_slots(s: kernels.Slots, n: int) -> kernels.Slots:
+def _first_slots(s: Slots, n: int) -> Slots:
     """Slots 0..n-1 of s as views (an empty ``params`` / ``teacher`` stays empty)."""
-    return kernels.Slots(
+    return Slots(
         queues=s.queues[:, :n], past=s.past[:, :n], x_prev=s.x_prev[:n], cls_prev=s.cls_prev[:n],
         cond=s.cond[:, :n], cond_buf=s.cond_buf[:n], noise=s.noise[:n], t_local=s.t_local[:n],
         temperature=s.temperature[:n], wave=s.wave[:n], params=s.params[:n] if len(s.params) else s.params,

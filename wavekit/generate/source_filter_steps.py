@@ -4,9 +4,9 @@ numba twins of :func:`wavekit.wavenet.source_filter.step_input` and
 :func:`~wavekit.wavenet.source_filter.next_sample`, a few dozen multiply-adds per
 sample: the prediction p_t from the stream's own past output, the input embedding
 of (s'_{t-1}, p_t, e_{t-1}), and de-emphasis of the drawn excitation. They read
-``sf_embed``, ``sf_coef`` of the kernel's weights (:class:`~wavekit.generate.kernels.Weights`)
+``sf_embed``, ``sf_coef`` of the kernel's weights (:class:`~wavekit.generate.kernel_values.Weights`)
 and ``x_prev``, ``sf_hist``, ``sf_last``, ``sf_lpc`` of its slot state
-(:class:`~wavekit.generate.kernels.Slots`), as in the kernels module docstring.
+(:class:`~wavekit.generate.kernel_values.Slots`), as in the kernels module docstring.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ per-sample step stored once, ``(in, out)`` so that a step's product is
 ``x (B, in) @ w (in, out)``. The torch reference step
 (:meth:`wavekit.wavenet.incremental.IncrementalWaveNet.step`) reads these
 tensors; the compiled kernel (:mod:`wavekit.generate.kernels`) reads the same
-fields as numpy arrays (:class:`wavekit.generate.kernels.Weights`).
+fields as numpy arrays (:class:`wavekit.generate.kernel_values.Weights`).
 
 Shapes (L layers, K taps, R residual, G gate = 2H, S skip, P parameters,
 Q mu-law classes, C conditioning channels = cin [+ 2 * pitch_harmonics] + gin):

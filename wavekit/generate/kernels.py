@@ -61,6 +61,7 @@ from numba import njit, prange
 
 from wavekit.generate.draw import OUT_MULAW
 from wavekit.generate.draw_kernel import sample_column
+
 # Weights is re-exported: numba cache indexes written before the values moved to kernel_values
 # name it here, and must unpickle to be found stale and recompiled.
 from wavekit.generate.kernel_values import Scratch, Slots, Weights  # noqa: F401

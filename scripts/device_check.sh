@@ -30,6 +30,7 @@ dump=$repo/wheels/fillets_dump
 
 if [ "$mode" = prepare ]; then
   make wheels PYTHON="$PY" || exit 1
+  mkdir -p "$repo/exp"
   tmp=$repo/exp/device_dump
   # 60 files (about 3.5 minutes of speech) are plenty for a 2-minute run and travel in ~10 MB
   sed 's/^  limit: 0 .*/  limit: 60/; s/^  valid_count: 20/  valid_count: 4/; s/^  test_count: 20/  test_count: 4/' \
@@ -48,7 +49,7 @@ if [ "$mode" = cpu ]; then
   export PYTHONPATH=$repo${PYTHONPATH:+:$PYTHONPATH}
 else
   OUT=${OUT:?set OUT (the device tool sets it)}
-  device=cuda; train_s=120; tests_s=60; bench_s=200; eng_s=120; bench_args=""; streams="1 8 32 128 256"; eng_len=4096
+  device=cuda; train_s=120; tests_s=120; bench_s=170; eng_s=120; bench_args=""; streams="1 8 32 128 256"; eng_len=4096
   train_small=()
 fi
 mkdir -p "$OUT"
@@ -70,7 +71,7 @@ fi
   || { say "import FAILED"; exit 1; }
 
 say "CUDA tests (pytest -m cuda)"
-timeout "$tests_s" "$PY" -m pytest -q -m cuda -p no:cacheprovider tests/train tests/generate >"$OUT/cuda_tests.txt" 2>&1
+timeout "$tests_s" "$PY" -m pytest -q -m cuda -p no:cacheprovider tests/audio tests/train tests/generate >"$OUT/cuda_tests.txt" 2>&1
 rc=$?; tail -1 "$OUT/cuda_tests.txt" | tee -a "$log"
 [ $rc -eq 0 ] || [ $rc -eq 5 ] || status=1
 

@@ -65,6 +65,13 @@ def fashion_mnist_dir() -> Path:
     return FASHION_ROOT
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """A test that takes the ``cuda_device`` fixture is a CUDA test: ``pytest -m cuda`` selects it
+    (scripts/device_check.sh runs exactly those on the GPU machine)."""
+    if "cuda_device" in getattr(item, "fixturenames", ()):
+        item.add_marker(pytest.mark.cuda)
+
+
 @pytest.fixture
 def cuda_device() -> torch.device:
     if not torch.cuda.is_available():

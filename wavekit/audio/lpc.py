@@ -52,17 +52,13 @@ class LPCConfig:
     ``order``: predictor order; ``preemphasis``: coefficient ``c`` of
     ``s'_t = s_t - c s_{t-1}`` (0 disables); ``lag_window_hz``: bandwidth of
     the Gaussian lag window (0 disables); ``noise_floor``: white-noise floor
-    relative to the frame's power (``r_0 *= 1 + noise_floor``; 1e-4 = -40 dB);
-    ``bandwidth``: bandwidth expansion ``a_k *= bandwidth ** k`` of the predictor
-    (1 disables; below 1 every pole moves towards the origin by that factor, so the
-    filter stays stable and whitens less: the excitation keeps part of the envelope).
+    relative to the frame's power (``r_0 *= 1 + noise_floor``; 1e-4 = -40 dB).
     """
 
     order: int = 16
     preemphasis: float = 0.85
     lag_window_hz: float = 60.0
     noise_floor: float = 1e-4
-    bandwidth: float = 1.0
 
     def __post_init__(self) -> None:
         if isinstance(self.order, bool) or not isinstance(self.order, (int, np.integer)) or self.order <= 0:
@@ -73,8 +69,6 @@ class LPCConfig:
             raise ValueError(f"lpc.lag_window_hz must be a non-negative number, got {self.lag_window_hz!r}")
         if not (self.noise_floor >= 0.0 and math.isfinite(self.noise_floor)):
             raise ValueError(f"lpc.noise_floor must be a non-negative number, got {self.noise_floor!r}")
-        if not (0.0 < self.bandwidth <= 1.0):
-            raise ValueError(f"lpc.bandwidth must be in (0, 1], got {self.bandwidth!r}")
 
 
 _DEFAULT = LPCConfig()
@@ -255,7 +249,6 @@ def lpc_from_mel(
     preemphasis: float = _DEFAULT.preemphasis,
     lag_window: float = _DEFAULT.lag_window_hz,
     noise_floor: float = _DEFAULT.noise_floor,
-    bandwidth: float = _DEFAULT.bandwidth,
     return_gain: bool = False,
 ) -> Any:
     """Per-frame predictor from a raw log-mel: (n_mels, F) -> (F, order), (B, n_mels, F) -> (B, F, order).
@@ -273,14 +266,11 @@ def lpc_from_mel(
         preemphasis=preemphasis,
         lag_window_hz=lag_window,
         noise_floor=noise_floor,
-        bandwidth=bandwidth,
     )
     mag = mel_to_linear(log_mel, mel_config)
     m, as_numpy, dtype, device = _to_torch64(mag)
     power = m.transpose(-1, -2) ** 2 * _preemphasis_response(mel_config.n_fft, lpc.preemphasis, m.device)
     a, err = _lpc_from_power(power, mel_config.n_fft, mel_config.sample_rate, order, lpc)
-    if lpc.bandwidth != 1.0:  # the gain stays the full predictor's: the level of the envelope itself
-        a = a * lpc.bandwidth ** torch.arange(1, order + 1, dtype=a.dtype, device=a.device)
     a_out = _back(a, as_numpy, dtype, device)
     if not return_gain:
         return a_out

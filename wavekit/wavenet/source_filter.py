@@ -139,7 +139,7 @@ class SourceFilter(nn.Module):
         lpc = self.config.lpc
         return lpc_from_mel(
             raw, self.config.lpc_mel, order=lpc.order, preemphasis=lpc.preemphasis,
-            lag_window=lpc.lag_window_hz, noise_floor=lpc.noise_floor, bandwidth=lpc.bandwidth,
+            lag_window=lpc.lag_window_hz, noise_floor=lpc.noise_floor,
         )
 
     def per_sample(self, a: Tensor, length: int) -> Tensor:

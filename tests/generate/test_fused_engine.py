@@ -121,7 +121,7 @@ def test_conditioned_model_cannot_generate_without_mel():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gate_matches_torch_tanh_times_sigmoid(dtype):
     """The kernel's gate: the vectorised rational tanh (float32) and the exact form (float64) against torch."""
-    from wavekit.generate.kernels import _gate_rows, tanh_coefficients
+    from wavekit.generate.kernel_math import _gate_rows, tanh_coefficients
 
     grid = np.concatenate([np.linspace(-40, 40, 20001), [-1e30, -9.0, -8.99, 0.0, 8.99, 9.0, 1e30]])
     rng = np.random.default_rng(0)

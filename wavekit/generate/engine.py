@@ -91,9 +91,8 @@ class CheckedRequest:
     key: Any = None
 
 
-def check_request(config: WaveNetConfig, request: Request) -> CheckedRequest:
-    """``request`` checked against the model's config (ValueError), with its length resolved."""
-    cfg = config
+def check_request(cfg: WaveNetConfig, request: Request) -> CheckedRequest:
+    """``request`` checked against the model's config ``cfg`` (ValueError), with its length resolved."""
     if not request.temperature >= 0:
         raise ValueError(f"temperature must be >= 0, got {request.temperature}")
     length = request.length

@@ -26,6 +26,7 @@ from wavekit.audio.mulaw import mulaw_decode, mulaw_encode
 from wavekit.core.mixture import snap_to_bins
 from wavekit.generate import kernels
 from wavekit.generate.draw import KINDS
+from wavekit.generate.kernel_math import project_rows, tanh_coefficients
 from wavekit.generate.kernel_values import Slots, Weights
 from wavekit.wavenet.folded import fold
 
@@ -90,7 +91,7 @@ class FusedWaveNet:
             head1_w=_np(folded.head1_w, dt), head1_b=_np(folded.head1_b, dt),
             head2_w=_np(folded.head2_w, dt), head2_b=_np(folded.head2_b, dt),
             decode_table=mulaw_decode(np.arange(q), q, dtype=dt) if cfg.output == "mulaw" else np.zeros(1, dt),
-            tanh_coefs=kernels.tanh_coefficients(dt),
+            tanh_coefs=tanh_coefficients(dt),
         )
         self.num_params = folded.num_params
         self.conv_b = _np(folded.conv_b, dt)  # (L, G)
@@ -132,7 +133,7 @@ class FusedWaveNet:
             return
         flat = out[:n].view()
         flat.shape = (n, L * G)  # raises rather than copy if out is not contiguous
-        kernels.project_rows(np.ascontiguousarray(cond_in[start:stop]), self.cond_w, self.conv_b.reshape(-1), flat)
+        project_rows(np.ascontiguousarray(cond_in[start:stop]), self.cond_w, self.conv_b.reshape(-1), flat)
 
     # ---- slot state -----------------------------------------------------------------------------
 
@@ -215,7 +216,7 @@ class NumbaSlots:
     Projection ahead: every slot has two conditioning buffers. When a chunk of
     a mel-conditioned stream is filled, the projection of its next chunk is
     queued, and :meth:`run` computes the queue on a background thread
-    (:func:`kernels.project_rows` releases the GIL) into the slot's other buffer while the
+    (:func:`~wavekit.generate.kernel_math.project_rows` releases the GIL) into the slot's other buffer while the
     kernel (``nogil``) generates; the next :meth:`fill` of that slot then only
     flips the buffer. With fewer streams than cores this takes the projection
     (about a quarter of the default vocoder's arithmetic) off the critical path.

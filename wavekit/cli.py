@@ -14,6 +14,8 @@ for vocode). None of these shows a traceback, in a shell or under click's
 from __future__ import annotations
 
 import errno
+import os
+import sys
 from typing import Any
 
 import click
@@ -86,5 +88,19 @@ _register()
 
 
 def main() -> None:
-    """Console-script entry point (``wavekit`` and ``python -m wavekit``)."""
-    cli(prog_name="wavekit")
+    """Console-script entry point (``wavekit`` and ``python -m wavekit``).
+
+    After Ctrl-C (exit 130) the command has already removed its temporaries and kept its
+    finished files, so the process ends with ``os._exit`` rather than a full interpreter
+    shutdown: native thread pools (numba's, torch's) torn down while a worker was cut off
+    mid-task could abort at exit ("terminate called without an active exception", signal 6)
+    instead of exiting 130. Everything else exits normally.
+    """
+    try:
+        cli(prog_name="wavekit")
+    except SystemExit as e:
+        if e.code != 130:
+            raise
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)

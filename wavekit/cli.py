@@ -42,8 +42,11 @@ class WavekitGroup(click.Group):
         except KeyboardInterrupt:
             click.echo(f"\ninterrupted: finished work is kept; {_RESUME.get(ctx.invoked_subcommand, _RESUME[None])}",
                        err=True)
-            ctx.exit(130)
+            ctx.exit(INTERRUPTED)
 
+
+INTERRUPTED = 130
+"""Exit status after Ctrl-C (128 + SIGINT); :func:`main` ends the process at once on it."""
 
 _RESUME = {
     None: "rerun the same command to continue",
@@ -99,8 +102,8 @@ def main() -> None:
     try:
         cli(prog_name="wavekit")
     except SystemExit as e:
-        if e.code != 130:
+        if e.code != INTERRUPTED:
             raise
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(130)
+        os._exit(INTERRUPTED)

@@ -5,9 +5,11 @@ its transition matrix each time), far more than loading an item, so a
 training run that asked for the pitch of every crop would spend most of its
 time there. The track of a whole item (F0 and voicing per mel frame,
 :func:`wavekit.audio.pitch.f0_from_waveform`) is therefore computed once, in
-parallel worker processes, and stored in ``<corpus>/pitch-<f0_min>-<f0_max>/``
-as one small ``.npz`` per item (written atomically: an interrupted run keeps
-what it finished and the next one computes the rest). The phase of a crop is
+parallel worker processes, and stored in ``<corpus>/pitch-v<N>-<f0_min>-<f0_max>/``
+as one small ``.npz`` per item, written atomically: an interrupted run keeps
+what it finished and the next one computes the rest. ``N`` is :data:`TRACK_VERSION`,
+raised whenever the tracker's settings change, so that an older tracker's
+tracks are never reused. The phase of a crop is
 then a short STFT (:func:`wavekit.audio.pitch.fundamental_phase`).
 """
 
@@ -26,10 +28,13 @@ from wavekit.audio.pitch import PitchConfig, f0_from_waveform
 from wavekit.audio.preprocess import PCM_SCALE
 from wavekit.errors import DataError
 
+# 2: pyin on its 10-cent grid (version 1's 20-cent grid lost the voicing of whole utterances)
+TRACK_VERSION = 2
+
 
 def track_folder(root: Path, pitch: PitchConfig) -> Path:
     """Where the tracks of corpus ``root`` for the search range of ``pitch`` live."""
-    return Path(root) / f"pitch-{pitch.f0_min:g}-{pitch.f0_max:g}"
+    return Path(root) / f"pitch-v{TRACK_VERSION}-{pitch.f0_min:g}-{pitch.f0_max:g}"
 
 
 def track_path(root: Path, item_file: str, pitch: PitchConfig) -> Path:

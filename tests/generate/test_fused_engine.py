@@ -16,11 +16,12 @@ from wavekit.wavenet.model import WaveNet
 
 
 def tiny(output: str = "mulaw", kernel_size: int = 2, cin: int = 5, gin: int = 3, excitation: str = "none") -> WaveNet:
-    """A tiny vocoder; excitation="lpc" is the source-filter mode (LPC of order 5 from the 5-band mel), "pitch" adds a sine source."""
+    """A tiny vocoder; excitation="lpc" is the source-filter mode (LPC of order 5 from the 5-band mel), "pitch" adds a sine source, "ltp" also the long-term predictor."""
     torch.manual_seed(0)
     mel = MelConfig(n_mels=cin, hop_length=4, n_fft=32, win_length=32, fmin=0.0, fmax=8000.0) if cin else None
     sf = {"lpc": LPCConfig(order=5), "lpc_mel": mel} if excitation != "none" else {}
-    if excitation == "pitch":  # the source-filter mode with a sine source of 2 harmonics
+    if excitation in ("pitch", "ltp"):  # the source-filter mode with a sine source of 2 harmonics ...
+        sf["long_term"] = 0.9 if excitation == "ltp" else 0.0  # ... and with the long-term predictor
         excitation, sf["pitch_harmonics"] = "lpc", 2
     cfg = WaveNetConfig(
         layers=4, stacks=2, residual_channels=8, gate_channels=12, skip_channels=10, kernel_size=kernel_size,
@@ -33,7 +34,7 @@ def tiny(output: str = "mulaw", kernel_size: int = 2, cin: int = 5, gin: int = 3
 # every plain combination of output, kernel and conditioning, and the source-filter mode (mu-law with a mel)
 STEP_CASES = [(o, k, cin, gin, "none") for o in ("mulaw", "mol", "gaussian") for k in (2, 3)
               for cin, gin in [(0, 0), (5, 0), (0, 3), (5, 3)]] + [
-    ("mulaw", k, 5, gin, mode) for k in (2, 3) for gin in (0, 3) for mode in ("lpc", "pitch")]
+    ("mulaw", k, 5, gin, mode) for k in (2, 3) for gin in (0, 3) for mode in ("lpc", "pitch", "ltp")]
 
 
 @pytest.mark.parametrize("output,kernel_size,cin,gin,excitation", STEP_CASES)
@@ -67,7 +68,7 @@ def _requests(n: int, cin: int) -> list[Request]:
 
 
 @pytest.mark.parametrize("output,excitation", [("mulaw", "none"), ("mol", "none"), ("mulaw", "lpc"),
-                                               ("mulaw", "pitch")])
+                                               ("mulaw", "pitch"), ("mulaw", "ltp")])
 def test_streams_equal_solo_runs_while_others_join_and_leave(output, excitation):
     model = tiny(output, 3, excitation=excitation)
     # 7 requests of different lengths through 3 slots: streams join and leave mid-chunk
@@ -91,7 +92,7 @@ def test_engine_results_arrive_as_streams_complete():
 
 
 @pytest.mark.parametrize("output,excitation", [("mulaw", "none"), ("mol", "none"), ("gaussian", "none"),
-                                               ("mulaw", "lpc"), ("mulaw", "pitch")])
+                                               ("mulaw", "lpc"), ("mulaw", "pitch"), ("mulaw", "ltp")])
 def test_temperature_zero_is_fixed_point_of_forward_then_mode(output, excitation):
     model = tiny(output, 3, excitation=excitation)
     if excitation != "none":  # small mode excitations, as trained: an untrained model's clip the waveform

@@ -194,6 +194,7 @@ def test_bench_quick_json():
         assert g["naive_samples_per_s"] > 0 and g["incremental_samples_per_s"] > 0 and g["speedup"] > 0
     assert all(e["samples_per_s"] > 0 for e in data["engine"])
     assert data["rtf"] > 0 and data["rtf_source_filter"] > 0 and data["rtf_source_filter_pitch"] > 0
+    assert data["rtf_source_filter_long_term"] > 0
     assert [t["config"] for t in data["train"]] == ["default_vocoder", "small_mulaw", "pixelcnnpp_32"]
     for t in data["train"]:
         assert t["eager_samples_per_s"] > 0 and t["samples_per_s"] > 0

@@ -18,11 +18,12 @@ from wavekit.wavenet.model import WaveNet
 
 
 def tiny(output: str = "mulaw", dtype: torch.dtype = torch.float64, excitation: str = "none") -> WaveNet:
-    """A tiny vocoder; excitation="lpc" is the source-filter mode (LPC of order 5 from the 5-band mel), "pitch" adds a sine source."""
+    """A tiny vocoder; excitation="lpc" is the source-filter mode (LPC of order 5 from the 5-band mel), "pitch" adds a sine source, "ltp" also the long-term predictor."""
     torch.manual_seed(0)
     mel = MelConfig(n_mels=5, hop_length=4, n_fft=32, win_length=32, fmin=0.0, fmax=8000.0)
     sf = {"lpc": LPCConfig(order=5), "lpc_mel": mel} if excitation != "none" else {}
-    if excitation == "pitch":  # the source-filter mode with a sine source of 2 harmonics
+    if excitation in ("pitch", "ltp"):  # the source-filter mode with a sine source of 2 harmonics ...
+        sf["long_term"] = 0.9 if excitation == "ltp" else 0.0  # ... and with the long-term predictor
         excitation, sf["pitch_harmonics"] = "lpc", 2
     cfg = WaveNetConfig(
         layers=4, stacks=2, residual_channels=8, gate_channels=12, skip_channels=10, kernel_size=3,
@@ -66,7 +67,7 @@ def _requests() -> list[Request]:
 
 
 @pytest.mark.parametrize("output,excitation", [("mulaw", "none"), ("mol", "none"), ("gaussian", "none"),
-                                               ("mulaw", "lpc"), ("mulaw", "pitch")])
+                                               ("mulaw", "lpc"), ("mulaw", "pitch"), ("mulaw", "ltp")])
 def test_torch_engine_equals_numba_engine_and_solo_runs(output, excitation):
     model = tiny(output, excitation=excitation)
     # 5 requests of 12..76 samples through 3 slots, chunk 16: streams join and leave mid-chunk
@@ -86,7 +87,7 @@ def test_torch_engine_equals_numba_engine_and_solo_runs(output, excitation):
 
 
 @pytest.mark.parametrize("backend", ["numba", "torch"])
-@pytest.mark.parametrize("output,excitation", [("mol", "none"), ("mulaw", "lpc"), ("mulaw", "pitch")])
+@pytest.mark.parametrize("output,excitation", [("mol", "none"), ("mulaw", "lpc"), ("mulaw", "pitch"), ("mulaw", "ltp")])
 def test_chunk_length_does_not_change_the_samples(backend, output, excitation):
     model = tiny(output, excitation=excitation)
     short = GenerationEngine(model, slots=2, backend=backend, chunk=7).generate_all(_requests())
@@ -108,7 +109,7 @@ def test_engine_arguments_are_checked():
 # ---- CUDA (skipped without a GPU) -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("output,excitation", [("mol", "none"), ("mulaw", "lpc"), ("mulaw", "pitch")])
+@pytest.mark.parametrize("output,excitation", [("mol", "none"), ("mulaw", "lpc"), ("mulaw", "pitch"), ("mulaw", "ltp")])
 def test_cuda_graph_replay_equals_the_eager_step(cuda_device, output, excitation):
     model = tiny(output, torch.float32, excitation)
     slots = {g: TorchSlots(model, 3, 32, cuda_device, graphs=g) for g in (True, False)}
@@ -124,7 +125,7 @@ def test_cuda_graph_replay_equals_the_eager_step(cuda_device, output, excitation
     assert np.abs(waves[True]).max() > 0
 
 
-@pytest.mark.parametrize("excitation", ["none", "lpc", "pitch"])
+@pytest.mark.parametrize("excitation", ["none", "lpc", "pitch", "ltp"])
 def test_cuda_engine_equals_cpu_engine(cuda_device, excitation):
     model = tiny("mulaw", torch.float64, excitation)
     cpu = GenerationEngine(model, slots=3, chunk=16).generate_all(_requests())

@@ -49,7 +49,7 @@ def test_temperature_zero_is_a_fixed_point_of_forward_then_mode(case):
 
 
 @pytest.mark.parametrize("output,excitation", [("mulaw", "none"), ("mol", "none"), ("gaussian", "none"),
-                                               ("mulaw", "lpc"), ("mulaw", "pitch")])
+                                               ("mulaw", "lpc"), ("mulaw", "pitch"), ("mulaw", "ltp")])
 def test_seeded_streams_equal_their_solo_runs(output, excitation):
     model = tiny_model(output=output, cin_channels=6, gin_channels=4, excitation=excitation)
     _, c, g = inputs(model, 3, 8 * HOP)
@@ -88,7 +88,7 @@ def _reference_loop(model, c, g, length: int, temperature: float, seed: int) -> 
 
 
 @pytest.mark.parametrize("output,excitation", [("mulaw", "none"), ("mol", "none"), ("gaussian", "none"),
-                                               ("mulaw", "lpc"), ("mulaw", "pitch")])
+                                               ("mulaw", "lpc"), ("mulaw", "pitch"), ("mulaw", "ltp")])
 def test_torch_step_with_stream_uniforms_reproduces_generate(output, excitation):
     """One sampling convention: the torch reference loop and the engine's compiled kernel agree in float64."""
     model = tiny_model(F64, output=output, cin_channels=6, gin_channels=4, kernel_size=3, excitation=excitation)

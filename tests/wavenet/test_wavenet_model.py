@@ -10,11 +10,13 @@ from wavenet_helpers import HOP, SF_ORDER, case_kwargs, inputs, tiny_config, tin
 
 import wavekit
 from wavekit.audio.mulaw import mulaw_encode
+from wavekit.audio.pitch import PitchConfig
 from wavekit.config import from_dict, to_dict
 from wavekit.errors import ConfigError
 from wavekit.registry import get_model
 from wavekit.train.checkpoint import save_checkpoint
 from wavekit.wavenet import UpsampleNetwork, WaveNet, WaveNetConfig
+from wavekit.wavenet.config import LONG_TERM_HALF
 
 F64 = torch.float64
 
@@ -48,16 +50,20 @@ def test_exact_causality(case):
 
 
 @pytest.mark.parametrize("output,excitation", [("mulaw", "none"), ("mol", "none"), ("mulaw", "lpc"),
-                                               ("mulaw", "pitch")])
+                                               ("mulaw", "pitch"), ("mulaw", "ltp")])
 @pytest.mark.parametrize("kernel_size,layers,stacks", [(2, 6, 2), (3, 6, 2), (3, 5, 1)])
 def test_receptive_field_formula_equals_measured_span(output, excitation, kernel_size, layers, stacks):
+    # the long-term predictor: an F0 range above the test track's, so every lag is the longest, 8 samples
+    pitch = {"pitch": PitchConfig(f0_min=2000.0, f0_max=2100.0)} if excitation == "ltp" else {}
     model = tiny_model(F64, output=output, kernel_size=kernel_size, layers=layers, stacks=stacks, cin_channels=6,
-                       excitation=excitation)
+                       excitation=excitation, **pitch)
     per_stack = layers // stacks
     dilations = [2 ** (i % per_stack) for i in range(layers)]
     formula = 1 + sum((kernel_size - 1) * d for d in dilations)
     if excitation != "none":  # e_{t-1} is an input, and it sees s'_{t-1-order}, which sees s_{t-2-order}
         formula += SF_ORDER + 1
+    if excitation == "ltp":  # r_{t-1} holds the prediction from e one lag + D further back
+        formula += 8 + LONG_TERM_HALF
     assert model.receptive_field == formula
     T, s = 140, 40
     wav, c, _ = inputs(model, 2, T)  # two streams: a ReLU of the head silent at some t in one is not in both
@@ -158,7 +164,7 @@ def test_config_validation(bad):
         WaveNetConfig(**bad)
 
 
-@pytest.mark.parametrize("excitation", ["none", "lpc", "pitch"])
+@pytest.mark.parametrize("excitation", ["none", "lpc", "pitch", "ltp"])
 def test_config_round_trips_through_strict_dicts_and_registry(excitation):
     cfg = tiny_config(cin_channels=6, gin_channels=4, output="mol" if excitation == "none" else "mulaw",
                       excitation=excitation)
@@ -224,7 +230,7 @@ def test_source_filter_signals_are_the_linear_prediction_of_the_preemphasised_wa
     assert torch.equal(model.targets(wav, c), mulaw_encode(e, model.config.quantization_channels))
 
 
-@pytest.mark.parametrize("excitation", ["none", "lpc", "pitch"])
+@pytest.mark.parametrize("excitation", ["none", "lpc", "pitch", "ltp"])
 def test_log_prob_is_forward_scored_at_targets_with_the_lpc_computed_once(excitation, monkeypatch):
     """log_prob == distribution.log_prob(forward, targets) exactly; the LPC from the mel runs once per call."""
     model = tiny_model(F64, cin_channels=6, excitation=excitation)

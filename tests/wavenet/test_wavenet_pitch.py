@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from wavenet_helpers import HOP, PITCH_HARMONICS, inputs, tiny_model
 
 from wavekit.audio.pitch import free_running_phase, voicing_per_sample
 from wavekit.wavenet import IncrementalWaveNet
-from wavekit.wavenet.source_filter import sine_source
+from wavekit.wavenet.config import LONG_TERM_HALF
+from wavekit.wavenet.source_filter import long_term_prediction, long_term_taps, pitch_lags, sine_source
 
 F64 = torch.float64
 
@@ -74,3 +76,73 @@ def test_phase_and_voicing_are_checked():
     plain = tiny_model(cin_channels=6, excitation="lpc")
     with pytest.raises(ValueError, match="pitch_harmonics"):
         plain(wav, c, phase=torch.zeros_like(wav), voicing=torch.zeros_like(wav))
+
+
+# ---- the long-term predictor (long_term) -----------------------------------------------------------
+
+
+def test_long_term_taps_are_a_linear_phase_unit_gain_low_pass():
+    h = long_term_taps(16000)
+    assert h.shape == (2 * LONG_TERM_HALF + 1,) and abs(h.sum() - 1.0) < 1e-12
+    np.testing.assert_allclose(h, h[::-1], atol=1e-15)  # symmetric: a delay of exactly D samples
+    response = lambda f: abs(np.sum(h * np.exp(-2j * np.pi * f / 16000 * np.arange(len(h)))))
+    assert response(150.0) > 0.97 and response(500.0) > 0.85  # the fundamental and the first harmonics pass
+    assert response(3000.0) < 0.05 and response(6000.0) < 0.05  # the noisy high band does not
+
+
+def test_pitch_lags_follow_the_phase_and_stay_in_range():
+    T = 2000
+    t = torch.arange(T, dtype=F64)
+    phase = torch.remainder(t * 200.0 / 16000, 1.0).expand(2, T)  # 200 Hz: a lag of 80 samples
+    lags = pitch_lags(phase, 256, (32, 267))
+    assert lags.shape == (2, T) and torch.all(lags == 80)
+    assert torch.all(pitch_lags(phase, 256, (100, 267)) == 100)  # clamped
+    glide = torch.remainder(torch.cumsum(torch.linspace(100, 200, T, dtype=F64) / 16000, 0), 1.0)[None]
+    lag = pitch_lags(glide, 256, (32, 267))[0]
+    assert float(lag[300]) == pytest.approx(16000 / (100 + 100 * 300 / T), abs=1.0) and float(lag[-300]) < float(lag[300])
+
+
+def test_long_term_prediction_is_the_filtered_excitation_one_lag_back():
+    gen = torch.Generator().manual_seed(0)
+    e = torch.randn(2, 300, generator=gen, dtype=F64)
+    lag = torch.randint(8, 60, (2, 300), generator=gen).to(F64)
+    gain = torch.rand(2, 300, generator=gen, dtype=F64)
+    taps = torch.as_tensor(long_term_taps(16000))
+    got = long_term_prediction(e, lag, gain, taps)
+    for b in range(2):
+        for t in range(300):
+            want = sum(float(taps[j]) * float(e[b, k]) for j in range(len(taps))
+                       if (k := t - int(lag[b, t]) + LONG_TERM_HALF - j) >= 0)
+            assert float(got[b, t]) == pytest.approx(float(gain[b, t]) * want, abs=1e-12)
+
+
+def test_the_long_term_predictor_moves_the_modelled_excitation():
+    """e of a long_term model is the LPC excitation less its long-term prediction; generation's rows carry lag and gain."""
+    ltp = tiny_model(F64, cin_channels=6, excitation="ltp", long_term=0.5)
+    plain = tiny_model(F64, cin_channels=6, excitation="pitch")
+    wav, c, _ = inputs(ltp, 2, 24 * HOP)
+    T = wav.shape[1]
+    phase = torch.remainder(torch.arange(T, dtype=F64) / 40.0, 1.0).expand(2, T)  # 400 Hz: a lag of 40 samples
+    voicing = (torch.arange(T) < T // 2).to(F64).expand(2, T)  # voiced, then unvoiced
+    sp, p, r = ltp.source_filter.signals(wav, c, phase, voicing)
+    sp0, p0, e = plain.source_filter.signals(wav, c)
+    assert torch.equal(sp, sp0) and torch.equal(p, p0)  # the LPC's prediction (what the network embeds) is the same
+    taps = torch.as_tensor(long_term_taps(16000))
+    assert torch.allclose(e - r, long_term_prediction(e, torch.full_like(e, 40.0), 0.5 * voicing, taps), atol=1e-12)
+    assert torch.equal(r[:, T // 2 :], e[:, T // 2 :]) and not torch.allclose(r[:, 48 : T // 2], e[:, 48 : T // 2])
+    rows = ltp.source_filter.generation_rows(c, T)
+    order = ltp.config.lpc.order
+    assert rows.shape == (2, T, order + 2)
+    mel_phase, mel_voicing = ltp.source_filter.mel_source(c, T)
+    assert torch.equal(rows[..., order], pitch_lags(mel_phase, HOP, ltp.config.long_term_lags))
+    assert torch.allclose(rows[..., order + 1], 0.5 * mel_voicing)
+
+
+def test_long_term_is_checked():
+    with pytest.raises(ValueError, match="long_term must be in"):
+        tiny_model(cin_channels=6, excitation="ltp", long_term=1.0)
+    with pytest.raises(ValueError, match="source-filter"):
+        tiny_model(long_term=0.5)
+    ltp = tiny_model(cin_channels=6, excitation="lpc", long_term=0.5)  # phase and voicing without a sine source
+    wav, c, _ = inputs(ltp, 2, 4 * HOP)
+    ltp(wav, c, phase=torch.zeros_like(wav), voicing=torch.zeros_like(wav))

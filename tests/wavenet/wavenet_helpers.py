@@ -14,10 +14,13 @@ CONDITIONING = [(0, 0), (6, 0), (0, 4), (6, 4)]
 HOP = 6  # upsample scales (2, 3)
 SF_ORDER = 5  # LPC order of the tiny source-filter models
 PITCH_HARMONICS = 2  # sine-source harmonics of the tiny pitch models
+LONG_TERM = 0.9  # long-term predictor gain of the tiny "ltp" models
 # (output, cin, gin, excitation): every plain combination, and the source-filter mode (mu-law, with a mel);
-# excitation "pitch" here means the source-filter mode with a sine source (pitch_harmonics > 0)
+# excitation "pitch" here means the source-filter mode with a sine source (pitch_harmonics > 0), "ltp"
+# the sine source and the long-term predictor (long_term > 0)
 CASES = [(o, cin, gin, "none") for o in OUTPUTS for cin, gin in CONDITIONING] + [
     ("mulaw", 6, 0, "lpc"), ("mulaw", 6, 4, "lpc"), ("mulaw", 6, 0, "pitch"), ("mulaw", 6, 4, "pitch"),
+    ("mulaw", 6, 4, "ltp"),
 ]
 
 
@@ -49,7 +52,8 @@ def tiny_config(**overrides) -> WaveNetConfig:
         dropout=0.0,
     )
     kw.update(overrides)
-    if kw.get("excitation") == "pitch":  # the source-filter mode with a sine source
+    if kw.get("excitation") in ("pitch", "ltp"):  # the source-filter mode with a sine source
+        kw.setdefault("long_term", LONG_TERM if kw["excitation"] == "ltp" else 0.0)
         kw["excitation"] = "lpc"
         kw.setdefault("pitch_harmonics", PITCH_HARMONICS)
     if kw["gin_channels"] and "n_speakers" not in overrides:

@@ -8,7 +8,9 @@
 - ``rtf``: seconds of compute per second of 16 kHz audio for the default
   vocoder (``WaveNetConfig()``, mel conditioned) at batch 1, conditioning
   (upsampling and projections) included; ``rtf_source_filter`` the same vocoder
-  in the source-filter mode (``excitation="lpc"``: LPC from the mel included);
+  in the source-filter mode (``excitation="lpc"``: LPC from the mel included),
+  ``rtf_source_filter_pitch`` with the sine source and ``rtf_source_filter_long_term``
+  with the long-term predictor (``long_term=0.8``), F0 from the mel included;
 - ``train``: a list of ``{config, eager_samples_per_s, samples_per_s, speedup}`` for
   ``default_vocoder`` (``WaveNetConfig()``), ``small_mulaw`` (20 layers, 2 stacks,
   64/128/128, kernel 3, mel-conditioned) and ``pixelcnnpp_32`` (PixelCNN++ on 3 x 32 x 32,
@@ -164,6 +166,11 @@ def _measure(
         _model(pitched, device), 1, frames * sf.hop_length, frames, threads=gen_threads, device=device,
         repeats=repeats,
     )
+    long_term = WaveNetConfig(dropout=0.0, excitation="lpc", long_term=0.8)  # + F0 from the mel, pitch predictor
+    rtf_long_term = SAMPLE_RATE / engine_samples_per_s(
+        _model(long_term, device), 1, frames * sf.hop_length, frames, threads=gen_threads, device=device,
+        repeats=repeats,
+    )
     batch, crop, steps = (1, 1024, 1) if quick else (2, 8192, 2)
     from wavekit.generate.bench_train import train_rows
 
@@ -171,7 +178,7 @@ def _measure(
     backend = "torch + CUDA graphs" if device == "cuda" else "numba (CPU)"
     return {
         "generation": generation, "engine": engine, "rtf": rtf, "rtf_source_filter": rtf_sf,
-        "rtf_source_filter_pitch": rtf_pitch, "train": train, "cuda_graphs": cuda_graphs,
+        "rtf_source_filter_pitch": rtf_pitch, "rtf_source_filter_long_term": rtf_long_term, "train": train, "cuda_graphs": cuda_graphs,
         "settings": {"device": device, "quick": quick, "torch_threads": torch.get_num_threads(), "generation_threads": gen_threads,
                      "generation_backend": backend, "train_batch": [batch, crop], "repeats": repeats},
     }
@@ -196,6 +203,8 @@ def format_table(result: dict[str, Any]) -> str:
     lines += ["", f"default vocoder real-time factor (batch 1): {result['rtf']:.2f}",
               f"  source-filter mode (excitation=lpc): {result['rtf_source_filter']:.2f}",
               f"  with the sine source (pitch_harmonics=8, F0 from the mel): {result['rtf_source_filter_pitch']:.2f}",
+              f"  with the long-term predictor (long_term=0.8, F0 from the mel): "
+              f"{result['rtf_source_filter_long_term']:.2f}",
               "", "training samples/s (eager float32, 1 thread -> Trainer step)"]
     for t in result["train"]:
         lines.append(f"{t['config']:>16} {t['eager_samples_per_s']:>9.0f} -> {t['samples_per_s']:>9.0f} "

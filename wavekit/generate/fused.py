@@ -29,11 +29,12 @@ from wavekit.generate.draw import KINDS
 from wavekit.generate.kernel_math import project_rows, tanh_coefficients
 from wavekit.generate.kernel_values import Slots, Weights
 from wavekit.wavenet.folded import fold
+from wavekit.wavenet.source_filter import long_term_taps
 
 
 class StreamInput(NamedTuple):
     """One utterance's conditioning as a backend holds it: ``cond`` the blocks' conditioning input
-    (or None) and, in the source-filter mode, ``lpc`` the predictor of every sample (length, order)."""
+    (or None) and, in the source-filter mode, ``lpc`` the predictor row of every sample (length, order [+ 2: lag, gain])."""
 
     cond: Any
     lpc: Any = None
@@ -84,6 +85,7 @@ class FusedWaveNet:
             in_b=_np(in_b, dt) if in_b is not None else zeros.copy(),
             sf_embed=_np(sf_embed, dt) if sf_embed is not None else np.zeros((0, 1, R), dt),  # empty: plain mode
             sf_coef=np.full(1, folded.sf_coef, dt),
+            sf_taps=long_term_taps(cfg.lpc_mel.sample_rate).astype(dt) if cfg.long_term else np.zeros(0, dt),
             dilations=dilations, qoff=_offsets(qlen), past_block=past_block, past_off=_offsets(blocked),
             conv_w=_np(folded.conv_w, dt),
             res_w=_np(folded.res_w, dt), res_b=_np(folded.res_b, dt),
@@ -111,7 +113,7 @@ class FusedWaveNet:
 
         mel (cin, frames) normalised, speaker id -> ``cond`` (length, cin + gin), (1, gin) for a
         speaker only, or None; the mel is upsampled for the whole utterance in one pass.
-        Source-filter mode: ``lpc`` (length, order), every sample's predictor from the mel.
+        Source-filter mode: ``lpc`` (length, order [+ 2]), every sample's predictor row from the mel.
         """
         c = None if mel is None else torch.as_tensor(np.asarray(mel)).unsqueeze(0)
         g = None if speaker is None else torch.tensor([int(speaker)], dtype=torch.long)
@@ -164,8 +166,9 @@ class FusedWaveNet:
             params=np.zeros((slots, chunk, self.num_params) if keep_params else (0, 0, 0), dt),
             teacher=np.zeros((0, 0)) if teacher is None else np.asarray(teacher, np.float64),
             sf_hist=np.zeros((sf_rows, order), dt),
-            sf_last=np.zeros((sf_rows, 2), dt),
-            sf_lpc=np.zeros((sf_rows, chunk, order), dt),
+            sf_last=np.zeros((sf_rows, 4), dt),
+            sf_lpc=np.zeros((sf_rows, chunk, cfg.lpc_row_width if self.lpc_order else 1), dt),
+            sf_ring=np.zeros((sf_rows, cfg.long_term_ring), dt),
         )
 
     def teacher_forced(
@@ -200,7 +203,7 @@ def _first_slots(s: Slots, n: int) -> Slots:
         cond=s.cond[:, :n], cond_buf=s.cond_buf[:n], noise=s.noise[:n], t_local=s.t_local[:n],
         temperature=s.temperature[:n], wave=s.wave[:n], params=s.params[:n] if len(s.params) else s.params,
         teacher=s.teacher[:n] if len(s.teacher) else s.teacher,
-        sf_hist=s.sf_hist[:n], sf_last=s.sf_last[:n], sf_lpc=s.sf_lpc[:n],
+        sf_hist=s.sf_hist[:n], sf_last=s.sf_last[:n], sf_lpc=s.sf_lpc[:n], sf_ring=s.sf_ring[:n],
     )
 
 
@@ -252,7 +255,7 @@ class NumbaSlots:
         st.x_prev[b] = 0.0
         st.cls_prev[b] = self.net.silence_class
         if self.net.lpc_order:
-            for arr in (st.sf_hist, st.sf_last, st.sf_lpc):
+            for arr in (st.sf_hist, st.sf_last, st.sf_lpc, st.sf_ring):
                 arr[b] = 0.0
         st.temperature[b] = temperature
 
@@ -282,7 +285,7 @@ class NumbaSlots:
         for arr in (st.queues, st.past, st.cond):  # slot-minor arrays
             arr[:, dst] = arr[:, src]
         if self.net.lpc_order:
-            for arr in (st.sf_hist, st.sf_last, st.sf_lpc):
+            for arr in (st.sf_hist, st.sf_last, st.sf_lpc, st.sf_ring):
                 arr[dst] = arr[src]
         for arr in (st.x_prev, st.cls_prev, st.cond_buf, st.noise, st.temperature, st.wave):
             arr[dst] = arr[src]

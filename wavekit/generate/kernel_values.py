@@ -23,7 +23,8 @@ class Weights(NamedTuple):
       ``log_scale_min``; ``fast_gate`` (float32: the vectorised rational tanh);
     - input: ``embed`` (Q, R) mu-law classes' rows ((1, R) zeros otherwise), ``in_w``, ``in_b`` (R,)
       the float input's 1x1 (zeros for mu-law); ``sf_embed`` (3, Q, R) (``(0, 1, R)``: plain
-      mode) and ``sf_coef`` (1,) the source-filter input;
+      mode) and ``sf_coef`` (1,) the source-filter input, ``sf_taps`` (2D + 1,) the long-term
+      predictor's low-pass (empty without one);
     - layers: ``dilations``, ``qoff`` (queue row offsets), ``past_block``, ``past_off`` (L,) int64;
       ``conv_w`` (L, K, R, G); ``res_w`` (L, H, R), ``res_b`` (L, R); ``skip_w`` (L, H, S);
       ``skip_b`` (S,) the sum of every layer's skip bias (added once);
@@ -42,6 +43,7 @@ class Weights(NamedTuple):
     in_b: np.ndarray
     sf_embed: np.ndarray
     sf_coef: np.ndarray
+    sf_taps: np.ndarray
     dilations: np.ndarray
     qoff: np.ndarray
     past_block: np.ndarray
@@ -69,8 +71,9 @@ class Slots(NamedTuple):
     ``params`` (B, C, P) receives the distribution parameters of every step, or is empty
     (shape (0, 0, 0)); ``teacher`` (B, C) float64 non-empty: feed these values (mu-law: class
     indices) instead of the samples (teacher forcing, for tests), else (0, 0);
-    ``sf_hist`` (B, order), ``sf_last`` (B, 2), ``sf_lpc`` (B, C, order) the source-filter
-    state (no rows in the plain mode).
+    ``sf_hist`` (B, order), ``sf_last`` (B, 4), ``sf_lpc`` (B, C, order [+ 2: lag, gain]),
+    ``sf_ring`` (B, N) the source-filter state (no rows in the plain mode; ``sf_ring`` (B, 0)
+    without a long-term predictor).
     """
 
     queues: np.ndarray
@@ -88,6 +91,7 @@ class Slots(NamedTuple):
     sf_hist: np.ndarray
     sf_last: np.ndarray
     sf_lpc: np.ndarray
+    sf_ring: np.ndarray
 
 
 class Scratch(NamedTuple):

@@ -43,8 +43,9 @@ L layers, K kernel taps, B slots, C chunk length):
 
 Source-filter mode (:mod:`wavekit.wavenet.source_filter`): ``Weights.sf_embed``
 (3, Q, R) non-empty and ``Weights.sf_coef`` (1,); ``Slots.sf_hist`` (B, order),
-``Slots.sf_last`` (B, 2), ``Slots.sf_lpc`` (B, C, order): s'_{t-1-k} newest first,
-``[s_{t-1}, p_t]``, and the predictor of every chunk row. ``x_prev`` then holds
+``Slots.sf_last`` (B, 4), ``Slots.sf_lpc`` (B, C, order [+ 2: lag, gain]), ``Slots.sf_ring`` (B, N):
+s'_{t-1-k} newest first, ``[s_{t-1}, p_t (+ l_t), l_t, steps taken]``, the predictor of every chunk
+row, and the past LPC excitation (long-term predictor, ``Weights.sf_taps``). ``x_prev`` then holds
 the previous waveform sample; :func:`~wavekit.generate.source_filter_steps.sf_input` builds the input from it
 and :func:`~wavekit.generate.source_filter_steps.sf_output` turns the drawn
 excitation class into the next sample.
@@ -274,7 +275,7 @@ def _slot_group(s, b0, b1):
     return Slots(
         s.queues[:, b0:b1], s.past[:, b0:b1], s.x_prev[b0:b1], s.cls_prev[b0:b1], s.cond[:, b0:b1],
         s.cond_buf[b0:b1], s.noise[b0:b1], s.t_local[b0:b1], s.temperature[b0:b1], s.wave[b0:b1],
-        params, teacher, s.sf_hist[b0:b1], s.sf_last[b0:b1], s.sf_lpc[b0:b1],
+        params, teacher, s.sf_hist[b0:b1], s.sf_last[b0:b1], s.sf_lpc[b0:b1], s.sf_ring[b0:b1],
     )
 
 

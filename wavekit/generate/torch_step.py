@@ -71,7 +71,7 @@ class TorchSlots:
         self.sf = cfg.source_filter
         self.lpc: Tensor | None = None
         if self.sf:
-            self.lpc = torch.zeros(slots, chunk, cfg.lpc.order, dtype=tdt, device=device)
+            self.lpc = torch.zeros(slots, chunk, cfg.lpc_row_width, dtype=tdt, device=device)
         q = cfg.quantization_channels
         # the numba backend's table, so both backends write the same values
         self.decode = torch.from_numpy(mulaw_decode(np.arange(q), q, dtype=self.dtype)).to(device)

@@ -12,6 +12,7 @@ from wavekit.audio.pitch import PitchConfig
 from wavekit.core.receptive_field import receptive_field, stacked_dilations
 
 OUTPUTS = ("mulaw", "mol", "gaussian")
+LONG_TERM_HALF = 7  # D: the long-term predictor's linear-phase low-pass has 2D + 1 taps
 EXCITATIONS = ("none", "lpc")
 
 
@@ -48,6 +49,13 @@ class WaveNetConfig:
       data pipeline sends it), in generation it runs free on an F0 track the
       model estimates from the mel itself (``pitch``: the F0 search range), so
       the vocoder still takes only a mel. 0 = off.
+    - ``long_term``: source-filter mode only; beta in (0, 1) adds a long-term
+      (pitch) predictor on the low band of the excitation, gain ``beta`` times
+      the voicing, lag one pitch period
+      (:func:`wavekit.wavenet.source_filter.long_term_prediction`), so voiced
+      frames repeat their low band every period: harmonics of the mel's pitch
+      below 1 kHz. Phase and voicing come as for the sine source. The receptive
+      field grows by the longest lag (``pitch.f0_min``) + 7. 0 = off.
     """
 
     layers: int = 24
@@ -71,6 +79,7 @@ class WaveNetConfig:
     lpc: LPCConfig = field(default_factory=LPCConfig)
     lpc_mel: MelConfig = field(default_factory=MelConfig)
     pitch_harmonics: int = 0
+    long_term: float = 0.0
     pitch: PitchConfig = field(default_factory=PitchConfig)
 
     def __post_init__(self) -> None:
@@ -113,6 +122,10 @@ class WaveNetConfig:
             raise ValueError(f"pitch_harmonics must be >= 0, got {self.pitch_harmonics}")
         if self.pitch_harmonics and not self.source_filter:
             raise ValueError('pitch_harmonics > 0 needs the source-filter mode (excitation="lpc")')
+        if not (math.isfinite(self.long_term) and 0.0 <= self.long_term < 1.0):
+            raise ValueError(f"long_term must be in [0, 1) (a stable comb), got {self.long_term}")
+        if self.long_term and not self.source_filter:
+            raise ValueError('long_term > 0 needs the source-filter mode (excitation="lpc")')
 
     @property
     def source_filter(self) -> bool:
@@ -120,14 +133,38 @@ class WaveNetConfig:
         return self.excitation == "lpc"
 
     @property
+    def uses_pitch(self) -> bool:
+        """True when the model reads the fundamental's phase and the voicing (sine source or long-term predictor)."""
+        return self.pitch_harmonics > 0 or self.long_term > 0
+
+    @property
+    def lpc_row_width(self) -> int:
+        """Columns of a sample's predictor row in generation: the LPC order, + 2 (lag, gain) for the long-term predictor."""
+        return self.lpc.order + (2 if self.long_term else 0)
+
+    @property
+    def long_term_lags(self) -> tuple[int, int]:
+        """(shortest, longest) pitch lag in samples of the long-term predictor: the F0 range of ``pitch``
+        at the mel's sample rate; the shortest stays above the low-pass's half length."""
+        sr = self.lpc_mel.sample_rate
+        return max(LONG_TERM_HALF + 1, int(math.floor(sr / self.pitch.f0_max))), int(math.ceil(sr / self.pitch.f0_min))
+
+    @property
+    def long_term_ring(self) -> int:
+        """Past LPC-excitation samples a stream keeps for the long-term predictor (0 when off)."""
+        return self.long_term_lags[1] + 2 * LONG_TERM_HALF + 2 if self.long_term else 0
+
+    @property
     def dilations(self) -> list[int]:
         return stacked_dilations(self.layers, self.stacks)
 
     @property
     def receptive_field(self) -> int:
-        """Past samples that p(x_t | ...) sees: x_{t-rf} .. x_{t-1} (+ order + 1 in the source-filter mode)."""
+        """Past samples that p(x_t | ...) sees: x_{t-rf} .. x_{t-1} (+ order + 1 in the source-filter mode,
+        + the longest lag + 7 with the long-term predictor)."""
         rf = receptive_field([self.kernel_size] * self.layers, self.dilations)
-        return rf + (self.lpc.order + 1 if self.source_filter else 0)
+        long_term = self.long_term_lags[1] + LONG_TERM_HALF if self.long_term else 0
+        return rf + (self.lpc.order + 1 + long_term if self.source_filter else 0)
 
     @property
     def hop_length(self) -> int:

@@ -7,7 +7,7 @@ global conditioning, ``gin_channels > 0``, and ``use_speaker`` is on). In the
 source-filter mode (``excitation="lpc"``) every batch also carries
 ``"mel_stats"`` (2, n_mels): the corpus' per-band mean and std, which the model
 keeps to turn the normalised mel back into the log-mel its LPC is computed from.
-With ``pitch_harmonics > 0`` the batches also carry ``"phase"`` and ``"voicing"``
+With ``pitch_harmonics > 0`` or ``long_term > 0`` the batches also carry ``"phase"`` and ``"voicing"``
 (B, T): the fundamental's phase (cycles) and the voicing of the recorded
 speech, the model's sine source (:mod:`wavekit.audio.pitch`).
 """
@@ -92,7 +92,7 @@ def build_wavenet_data(data_cfg: WaveNetDataConfig, model_cfg: Any) -> DataBundl
         crop_samples=data_cfg.crop_samples, normalize=data_cfg.normalize, seed=data_cfg.seed,
         with_mel=cin > 0, with_speaker=use_speaker,
     )
-    if int(getattr(model_cfg, "pitch_harmonics", 0) or 0) > 0:  # the sine source's phase and voicing
+    if getattr(model_cfg, "uses_pitch", False):  # the sine source's or long-term predictor's phase and voicing
         common.update(with_pitch=True, pitch=model_cfg.pitch)
     train = AudioDataset(data_cfg.root, split=data_cfg.train_split, **common)
     valid = AudioDataset(data_cfg.root, split=data_cfg.valid_split, **common) if data_cfg.valid_split else None

@@ -93,11 +93,11 @@ class FoldedWaveNet:
 
     @torch.no_grad()
     def lpc_rows(self, c: Tensor | None, length: int) -> Tensor | None:
-        """Source-filter mode: the predictor of every sample (length, B, order) from the mel c; else None."""
+        """Source-filter mode: the predictor row of every sample (length, B, ``config.lpc_row_width``:
+        the LPC [, lag and gain of the long-term predictor]) from the mel c; else None."""
         if self.sf_embed is None or c is None:
             return None
-        sf = self.model.source_filter
-        return sf.per_sample(sf.coefficients(c.to(self.dtype)), length).transpose(0, 1).to(self.dtype)
+        return self.model.source_filter.generation_rows(c.to(self.dtype), length).transpose(0, 1).to(self.dtype)
 
 
 @torch.no_grad()

@@ -113,7 +113,7 @@ class IncrementalWaveNet:
         return self.project(self.conditioning_input(c, g, length), 0, length)
 
     def lpc_rows(self, c: Tensor | None, length: int) -> Tensor | None:
-        """Source-filter mode: the predictor of every sample (length, B, order) from the mel c; else None."""
+        """Source-filter mode: the predictor row of every sample (length, B, ``config.lpc_row_width``) from the mel c; else None."""
         return self.weights.lpc_rows(c, length)
 
     def init_state(self, batch_size: int) -> IncrementalState:
@@ -123,7 +123,9 @@ class IncrementalWaveNet:
         ]
         sf = None
         if self.weights.sf_embed is not None:
-            sf = sfm.SourceFilterState(batch_size, self.config.lpc.order, self.dtype, self.device)
+            cfg = self.config
+            taps = torch.as_tensor(sfm.long_term_taps(cfg.lpc_mel.sample_rate)) if cfg.long_term else None
+            sf = sfm.SourceFilterState(batch_size, cfg.lpc.order, self.dtype, self.device, taps, cfg.long_term_ring)
         return IncrementalState(queues, torch.zeros((), dtype=torch.long, device=self.device), sf)
 
     def reset_slots(self, state: IncrementalState, mask: Tensor) -> None:
@@ -144,8 +146,8 @@ class IncrementalWaveNet:
     def step(self, x_prev: Tensor, cond_t: Tensor, state: IncrementalState, lpc_t: Tensor | None = None) -> Tensor:
         """x_prev (B,) previous values, cond_t (B, L, G) -> params (B, P) for the next sample; t += 1.
 
-        Source-filter mode: x_prev is the previous waveform sample and lpc_t (B, order) the
-        predictor of this sample (:meth:`lpc_rows`); the params are those of the excitation.
+        Source-filter mode: x_prev is the previous waveform sample and lpc_t (B, order [+ 1]) the
+        predictor row of this sample (:meth:`lpc_rows`); the params are those of the excitation.
         """
         w: FoldedWaveNet = self.weights
         t = state.t

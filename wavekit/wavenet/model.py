@@ -132,14 +132,16 @@ class WaveNet(nn.Module):
         plain_mulaw = self.config.output == "mulaw" and self.source_filter is None
         return mulaw_encode(zero, self.config.quantization_channels) if plain_mulaw else zero
 
-    def _signals(self, wav: Tensor, c: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
-        """Source-filter mode: s', p, e (B, T) of wav given the mel c."""
+    def _signals(
+        self, wav: Tensor, c: Tensor | None, phase: Tensor | None = None, voicing: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Source-filter mode: s', p, e (B, T) of wav given the mel c (phase, voicing: the long-term predictor's)."""
         sf = self._require_source_filter()
         if c is None:
             raise ValueError("this source-filter WaveNet computes its LPC from the mel: pass c")
         if c.dim() != 3 or c.shape[1] != self.config.cin_channels:
             raise ValueError(f"c must be (B, {self.config.cin_channels}, frames) mel, got {tuple(c.shape)}")
-        return sf.signals(wav.to(self._dtype), c.to(self._dtype))
+        return sf.signals(wav.to(self._dtype), c.to(self._dtype), phase, voicing)
 
     def _require_source_filter(self) -> SourceFilter:
         """The source-filter module; ValueError for a plain model (a caller's mistake, not the user's data)."""
@@ -275,9 +277,10 @@ class WaveNet(nn.Module):
     ) -> Tensor:
         """wav (B, T) in [-1, 1], c (B, cin, frames), g (B,) -> params (B, P, T) of p(x_t | x_<t, c, g).
 
-        phase, voicing (B, T): the sine source of a source-filter model with ``pitch_harmonics``
-        (the fundamental's phase in cycles and the voicing of the recorded speech, from the data
-        pipeline); when not given the model estimates them from the mel, as in generation.
+        phase, voicing (B, T): the sine source and long-term predictor of a source-filter model with
+        ``pitch_harmonics`` or ``long_term`` (the fundamental's phase in cycles and the voicing
+        of the recorded speech, from the data pipeline); when not given the model estimates them
+        from the mel, as in generation.
         """
         return self._params_and_targets(wav, c, g, phase, voicing, with_targets=False)[0]
 
@@ -287,8 +290,11 @@ class WaveNet(nn.Module):
     ) -> tuple[Tensor, Tensor | None]:
         """:meth:`forward`'s params (B, P, T) and, if ``with_targets``, :meth:`targets` (B, T) of the same
         pass: the source-filter signals (the LPC from the mel) are computed once for both."""
-        if (phase is not None or voicing is not None) and not self.config.pitch_harmonics:
-            raise ValueError("phase and voicing feed the sine source of a model with pitch_harmonics > 0; this one has none")
+        if (phase is not None or voicing is not None) and not self.config.uses_pitch:
+            raise ValueError(
+                "phase and voicing feed the sine source or long-term predictor of a model with pitch_harmonics or "
+                "long_term > 0; this one has neither"
+            )
         targets: Tensor | None = None
         if self.source_filter is not None:
             B, T = wav.shape
@@ -296,7 +302,7 @@ class WaveNet(nn.Module):
             if self.config.pitch_harmonics and self._check_mel(c):
                 source = self.sine_source(c, T, phase, voicing)
             projected = self.projected_conditioning(c, g, T, source)  # checks c before the LPC reads it
-            signals = self._signals(wav, c)
+            signals = self._signals(wav, c, phase, voicing)
             h = self.source_filter.embed_inputs(*signals)
             if with_targets:
                 self._check_wav(wav)

@@ -98,14 +98,17 @@ class WaveNet(nn.Module):
 
     # ---- waveform <-> model values ---------------------------------------------------------
 
-    def targets(self, wav: Tensor, c: Tensor | None = None) -> Tensor:
+    def targets(
+        self, wav: Tensor, c: Tensor | None = None, phase: Tensor | None = None, voicing: Tensor | None = None
+    ) -> Tensor:
         """Waveform (B, T) -> the values the distribution models: mu-law classes (long) or snapped floats.
 
-        In the source-filter mode these are the classes of the excitation, which needs the mel c.
+        In the source-filter mode these are the classes of the excitation, which needs the mel c
+        (and, with a long-term predictor, phase and voicing (B, T) as in :meth:`forward`).
         """
         self._check_wav(wav)
         if self.source_filter is not None:
-            return self.source_filter.targets(self._signals(wav, c)[2])
+            return self.source_filter.targets(self._signals(wav, c, phase, voicing)[2])
         if self.config.output == "mulaw":
             return mulaw_encode(wav, self.config.quantization_channels)
         return snap_to_bins(wav.to(self._dtype), self.config.bins)

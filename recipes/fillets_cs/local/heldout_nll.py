@@ -9,8 +9,9 @@ Prints, per checkpoint, two figures in nats per sample:
   width of each class's mu-law bin in amplitude. The excitation e_t = s_t - c s_{t-1} - p_t is
   a shift of s_t given the past, so this is comparable between the modes.
 
-A model with a sine source (``pitch_harmonics``) is scored as it was trained: with the
-recorded speech's phase and voicing (``AudioDataset(with_pitch=True)``).
+A model with a sine source (``pitch_harmonics``) or a long-term predictor (``long_term``) is
+scored as it was trained: with the recorded speech's phase and voicing
+(``AudioDataset(with_pitch=True)``).
 
     python recipes/fillets_cs/local/heldout_nll.py DUMP CKPT [CKPT ...] [--split test] [--seconds 4]
 """
@@ -62,7 +63,7 @@ def main() -> None:
     for path in args.checkpoints:
         model = wavekit.load(path)
         cfg = model.config
-        pitched = getattr(cfg, "pitch_harmonics", 0) > 0
+        pitched = bool(getattr(cfg, "uses_pitch", False))
         if pitched and pitch_data is None:
             pitch_data = AudioDataset(args.dump, split=args.split, crop_samples=None, with_pitch=True)
         hop, q = cfg.hop_length, cfg.quantization_channels
@@ -72,12 +73,15 @@ def main() -> None:
         speakers = bool(cfg.gin_channels)
         nll = held_out_nll(model, utterances(data, pitch_data if pitched else None, args.seconds, hop, speakers))
         with torch.no_grad():
-            widths = sum(float(bin_log_width(model.targets(b["wav"], b["c"]), q).sum())
-                         for b in utterances(data, None, args.seconds, hop, speakers))
+            widths = sum(
+                float(bin_log_width(model.targets(b["wav"], b["c"], b.get("phase"), b.get("voicing")), q).sum())
+                for b in utterances(data, pitch_data if pitched else None, args.seconds, hop, speakers)
+            )
         n = nll.count
         total_class, total_density = nll.total_nats, nll.total_nats + widths
         mode = "source-filter" if getattr(cfg, "source_filter", False) else "plain"
-        mode += " + sine source" if pitched else ""
+        mode += " + sine source" if getattr(cfg, "pitch_harmonics", 0) else ""
+        mode += " + long-term predictor" if getattr(cfg, "long_term", 0) else ""
         print(f"{path}\t{mode}\tutterances {len(data)}\tsamples {n}\tclass NLL {total_class / n:.4f}\t"
               f"density NLL {total_density / n:.4f} nats/sample ({total_density / n / math.log(2):.3f} bits)")
 

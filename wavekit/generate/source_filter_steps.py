@@ -16,8 +16,6 @@ import math
 
 from numba import njit
 
-from wavekit.wavenet.config import LONG_TERM_MEAN
-
 
 @njit(cache=True, error_model="numpy")
 def _mulaw_position(x, n_classes):
@@ -70,12 +68,7 @@ def sf_input(b, w, s, t, h):
             k = first - j
             if k >= 0:
                 acc = acc + taps[j] * ring[b, k % n_ring]
-        total = 0.0  # the mean of the LONG_TERM_MEAN samples up to the newest tap comes off (no DC)
-        for i in range(LONG_TERM_MEAN):
-            k = first - i
-            if k >= 0:
-                total = total + ring[b, k % n_ring]
-        ltp = lpc[b, t, order + 1] * (acc - total / LONG_TERM_MEAN)
+        ltp = lpc[b, t, order + 1] * acc
         last[b, 2] = ltp
         # steps taken, kept below 2N (exact in float32): past N steps every tap index is >= 0, and
         # taking N off changes no index mod N

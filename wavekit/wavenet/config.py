@@ -13,7 +13,6 @@ from wavekit.core.receptive_field import receptive_field, stacked_dilations
 
 OUTPUTS = ("mulaw", "mol", "gaussian")
 LONG_TERM_HALF = 7  # D: the long-term predictor's linear-phase low-pass has 2D + 1 taps
-LONG_TERM_MEAN = 256  # M: ... and the mean of the M samples up to its newest tap is taken off (no DC in the loop)
 EXCITATIONS = ("none", "lpc")
 
 
@@ -56,7 +55,7 @@ class WaveNetConfig:
       (:func:`wavekit.wavenet.source_filter.long_term_prediction`), so voiced
       frames repeat their low band every period: harmonics of the mel's pitch
       below 1 kHz. Phase and voicing come as for the sine source. The receptive
-      field grows by the longest lag (``pitch.f0_min``) + 248. 0 = off.
+      field grows by the longest lag (``pitch.f0_min``) + 7. 0 = off.
     """
 
     layers: int = 24
@@ -153,7 +152,7 @@ class WaveNetConfig:
     @property
     def long_term_ring(self) -> int:
         """Past LPC-excitation samples a stream keeps for the long-term predictor (0 when off)."""
-        return self.long_term_lags[1] + LONG_TERM_MEAN + 2 if self.long_term else 0
+        return self.long_term_lags[1] + 2 * LONG_TERM_HALF + 2 if self.long_term else 0
 
     @property
     def dilations(self) -> list[int]:
@@ -162,9 +161,9 @@ class WaveNetConfig:
     @property
     def receptive_field(self) -> int:
         """Past samples that p(x_t | ...) sees: x_{t-rf} .. x_{t-1} (+ order + 1 in the source-filter mode,
-        + the longest lag + 248 with the long-term predictor: its mean window)."""
+        + the longest lag + 7 with the long-term predictor)."""
         rf = receptive_field([self.kernel_size] * self.layers, self.dilations)
-        long_term = self.long_term_lags[1] + LONG_TERM_MEAN - 1 - LONG_TERM_HALF if self.long_term else 0
+        long_term = self.long_term_lags[1] + LONG_TERM_HALF if self.long_term else 0
         return rf + (self.lpc.order + 1 + long_term if self.source_filter else 0)
 
     @property

@@ -40,11 +40,10 @@ With ``long_term = beta > 0`` a long-term (pitch) predictor joins the linear
 one, as in CELP codecs but on the low band only: with ``e_t = s'_t - p_t`` the
 LPC excitation, ``T_t`` the pitch lag in samples and ``v_t`` the voicing,
 
-    ``l_t = beta v_t (sum_{j=0..2D} h_j e_{t - T_t + D - j} - mean_{i < M} e_{t - T_t + D - i})``
+    ``l_t = beta v_t sum_{j=0..2D} h_j e_{t - T_t + D - j}``
 
 where ``h`` (:func:`long_term_taps`, ``2D + 1 = 15`` taps) is a linear-phase
-low-pass at 1 kHz centred on ``e_{t - T_t}`` and the mean of the ``M = 256``
-samples up to its newest tap is taken off, so that the loop passes no DC. The predictor becomes ``p_t + l_t``
+low-pass at 1 kHz centred on ``e_{t - T_t}``. The predictor becomes ``p_t + l_t``
 and the network models ``r_t = e_t - l_t`` (its input ``e_{t-1}`` is then
 ``r_{t-1}``; the embedded prediction stays the LPC's ``p_t``); generation
 draws ``r_t`` and forms ``e_t = r_t + l_t``, ``s'_t = p_t + e_t``, from its own
@@ -58,7 +57,7 @@ The lag comes from the phase, ``T_t = round(1 / mean dphi)`` over a hop
 (recorded speech in training, the mel in generation). In generation the lag
 and ``beta v_t`` ride in the per-sample predictor rows as two more columns
 (:meth:`SourceFilter.generation_rows`). The receptive field grows by the
-longest lag plus ``M - 1 - D``.
+longest lag plus ``D``.
 
 The mel stays the only conditioning: TTS models predict plain mels. The
 receptive field grows by ``order + 1`` samples (``e_{t-1}`` sees
@@ -78,7 +77,7 @@ from torch import Tensor, nn
 from wavekit.audio.lpc import lpc_from_mel
 from wavekit.audio.mulaw import mulaw_encode
 from wavekit.audio.pitch import f0_from_mel, free_running_phase, voicing_per_sample
-from wavekit.wavenet.config import LONG_TERM_HALF, LONG_TERM_MEAN
+from wavekit.wavenet.config import LONG_TERM_HALF
 
 N_INPUTS = 3  # s'_{t-1}, p_t, e_{t-1}
 
@@ -135,26 +134,19 @@ def pitch_lags(phase: Tensor, hop: int, lags: tuple[int, int]) -> Tensor:
 
 
 def long_term_prediction(e: Tensor, lag: Tensor, gain: Tensor, taps: Tensor) -> Tensor:
-    """l (B, T): ``gain_t (sum_j taps_j e_{t - lag_t + D - j} - mean_{i < M} e_{t - lag_t + D - i})``.
+    """l (B, T): ``gain_t * sum_j taps_j e_{t - lag_t + D - j}`` (zeros before the start).
 
-    e (B, T) the excitation (zeros before the start), lag (B, T) integer-valued floats >= D + 1,
-    gain (B, T), taps (2D + 1,); M = ``LONG_TERM_MEAN``. The taps sum to 1 and the mean of the M
-    samples up to the newest tap is taken off, so the loop has no gain at DC: without it a DC
-    offset of the drawn excitation grew by 1 / (1 - beta) every period and pinned the waveform
-    at the clipping rails (held-out utterances with runs of up to 2000 clipped samples).
+    e (B, T) the excitation, lag (B, T) integer-valued floats >= D + 1, gain (B, T), taps (2D + 1,).
     """
     B, T = e.shape
-    half, width = taps.shape[0] // 2, max(taps.shape[0], LONG_TERM_MEAN)
-    longest = int(lag.max()) + width if T else 0
+    n = taps.shape[0]
+    half = n // 2
+    longest = int(lag.max()) + half if T else 0
     t = torch.arange(T, device=e.device)
-    newest = t[None, :, None] - lag.long()[:, :, None] + half  # (B, T, 1)
+    idx = t[None, :, None] - lag.long()[:, :, None] + half - torch.arange(n, device=e.device)  # (B, T, n)
     padded = F.pad(e, (longest, 0))
-
-    def window(n: int) -> Tensor:
-        idx = newest - torch.arange(n, device=e.device) + longest
-        return padded.gather(1, idx.reshape(B, -1)).reshape(B, T, n)
-
-    return gain * ((window(taps.shape[0]) * taps.to(e.dtype)).sum(-1) - window(LONG_TERM_MEAN).mean(-1))
+    past = padded.gather(1, (idx + longest).reshape(B, -1)).reshape(B, T, n)
+    return gain * (past * taps.to(e.dtype)).sum(-1)
 
 
 def preemphasize(wav: Tensor, coef: float) -> Tensor:
@@ -355,15 +347,9 @@ def step_input(embed: Tensor, coef: float, x_prev: Tensor, lpc_t: Tensor, state:
         started = state.pos > 0  # the LPC excitation e_{t-1} = s'_{t-1} - p_{t-1} joins the ring
         written = torch.where(started, e_prev + state.ltp, state.ring[rows, (state.pos - 1) % N])
         state.ring[rows, (state.pos - 1) % N] = written
-        newest = state.pos[:, None] - lpc_t[:, order].long()[:, None] + n // 2
-        zero = torch.zeros((), dtype=sp.dtype, device=sp.device)
-
-        def window(m: int) -> Tensor:
-            k = newest - torch.arange(m, device=sp.device)
-            return torch.where(k >= 0, state.ring.gather(1, k % N), zero)
-
-        mean = window(LONG_TERM_MEAN).mean(1)
-        state.ltp.copy_(lpc_t[:, order + 1] * ((window(n) * state.taps).sum(1) - mean))
+        k = state.pos[:, None] - lpc_t[:, order].long()[:, None] + n // 2 - torch.arange(n, device=sp.device)
+        past = torch.where(k >= 0, state.ring.gather(1, k % N), torch.zeros((), dtype=sp.dtype, device=sp.device))
+        state.ltp.copy_(lpc_t[:, order + 1] * (past * state.taps).sum(1))
         state.pos.add_(1)
         state.pred.copy_(p + state.ltp)
     else:

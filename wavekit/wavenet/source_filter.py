@@ -245,7 +245,6 @@ class SourceFilter(nn.Module):
             )
         return sine_source(phase, voicing, self.harmonics)
 
-
     def long_term_inputs(
         self, c: Tensor, length: int, phase: Tensor | None, voicing: Tensor | None
     ) -> tuple[Tensor, Tensor]:

@@ -146,3 +146,30 @@ def test_long_term_is_checked():
     ltp = tiny_model(cin_channels=6, excitation="lpc", long_term=0.5)  # phase and voicing without a sine source
     wav, c, _ = inputs(ltp, 2, 4 * HOP)
     ltp(wav, c, phase=torch.zeros_like(wav), voicing=torch.zeros_like(wav))
+
+
+def test_the_mel_source_is_estimated_once_for_the_sine_source_and_the_long_term_predictor(monkeypatch):
+    """Both read mel_source; Griffin-Lim + pyin run once per mel, in training's forward and in generation."""
+    import wavekit.wavenet.source_filter as sfm
+
+    calls = []
+    fake = sfm.f0_from_mel  # the fixed track of the autouse fixture
+
+    def counting(log_mel, mel, pitch=None):
+        calls.append(1)
+        return fake(log_mel, mel, pitch)
+
+    monkeypatch.setattr(sfm, "f0_from_mel", counting)
+    model = tiny_model(F64, cin_channels=6, excitation="ltp")
+    wav, c, _ = inputs(model, 2, 12 * HOP)
+    with torch.no_grad():
+        model(wav, c)
+    assert len(calls) == 2  # one track per utterance of the batch, not one per reader
+    calls.clear()
+    model.generate(c=c, temperature=0.0, batch_size=2)
+    assert len(calls) == 2
+    # a different mel is estimated afresh
+    calls.clear()
+    with torch.no_grad():
+        model(wav, c + 0.5)
+    assert len(calls) == 2

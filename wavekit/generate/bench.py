@@ -150,27 +150,20 @@ def _measure(
         on, off = (engine_samples_per_s(model20, 1, n_engine, device=device, graphs=g, repeats=repeats)
                    for g in (True, False))
         cuda_graphs = {"streams": 1, "graphs_on_samples_per_s": on, "graphs_off_samples_per_s": off}
-    default = WaveNetConfig(dropout=0.0)
     seconds = 0.05 if quick else 1.0
-    frames = int(seconds * SAMPLE_RATE) // default.hop_length
-    rtf = SAMPLE_RATE / engine_samples_per_s(
-        _model(default, device), 1, frames * default.hop_length, frames, threads=gen_threads, device=device,
-        repeats=repeats,
-    )
-    sf = WaveNetConfig(dropout=0.0, excitation="lpc")
-    rtf_sf = SAMPLE_RATE / engine_samples_per_s(
-        _model(sf, device), 1, frames * sf.hop_length, frames, threads=gen_threads, device=device, repeats=repeats,
-    )
-    pitched = WaveNetConfig(dropout=0.0, excitation="lpc", pitch_harmonics=8)  # + F0 from the mel, sine source
-    rtf_pitch = SAMPLE_RATE / engine_samples_per_s(
-        _model(pitched, device), 1, frames * sf.hop_length, frames, threads=gen_threads, device=device,
-        repeats=repeats,
-    )
-    long_term = WaveNetConfig(dropout=0.0, excitation="lpc", long_term=0.8)  # + F0 from the mel, pitch predictor
-    rtf_long_term = SAMPLE_RATE / engine_samples_per_s(
-        _model(long_term, device), 1, frames * sf.hop_length, frames, threads=gen_threads, device=device,
-        repeats=repeats,
-    )
+
+    def rtf_of(**mode: Any) -> float:
+        """Real-time factor of the default vocoder in ``mode`` at batch 1 (``seconds`` of mel)."""
+        cfg = WaveNetConfig(dropout=0.0, **mode)
+        frames = int(seconds * SAMPLE_RATE) // cfg.hop_length
+        return SAMPLE_RATE / engine_samples_per_s(
+            _model(cfg, device), 1, frames * cfg.hop_length, frames, threads=gen_threads, device=device,
+            repeats=repeats,
+        )
+
+    rtf, rtf_sf = rtf_of(), rtf_of(excitation="lpc")
+    rtf_pitch = rtf_of(excitation="lpc", pitch_harmonics=8)  # + F0 from the mel, sine source
+    rtf_long_term = rtf_of(excitation="lpc", long_term=0.8)  # + F0 from the mel, pitch predictor
     batch, crop, steps = (1, 1024, 1) if quick else (2, 8192, 2)
     from wavekit.generate.bench_train import train_rows
 
@@ -178,7 +171,8 @@ def _measure(
     backend = "torch + CUDA graphs" if device == "cuda" else "numba (CPU)"
     return {
         "generation": generation, "engine": engine, "rtf": rtf, "rtf_source_filter": rtf_sf,
-        "rtf_source_filter_pitch": rtf_pitch, "rtf_source_filter_long_term": rtf_long_term, "train": train, "cuda_graphs": cuda_graphs,
+        "rtf_source_filter_pitch": rtf_pitch, "rtf_source_filter_long_term": rtf_long_term, "train": train,
+        "cuda_graphs": cuda_graphs,
         "settings": {"device": device, "quick": quick, "torch_threads": torch.get_num_threads(), "generation_threads": gen_threads,
                      "generation_backend": backend, "train_batch": [batch, crop], "repeats": repeats},
     }

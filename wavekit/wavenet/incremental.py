@@ -146,7 +146,7 @@ class IncrementalWaveNet:
     def step(self, x_prev: Tensor, cond_t: Tensor, state: IncrementalState, lpc_t: Tensor | None = None) -> Tensor:
         """x_prev (B,) previous values, cond_t (B, L, G) -> params (B, P) for the next sample; t += 1.
 
-        Source-filter mode: x_prev is the previous waveform sample and lpc_t (B, order [+ 1]) the
+        Source-filter mode: x_prev is the previous waveform sample and lpc_t (B, order [+ 2]) the
         predictor row of this sample (:meth:`lpc_rows`); the params are those of the excitation.
         """
         w: FoldedWaveNet = self.weights

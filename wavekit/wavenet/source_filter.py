@@ -66,6 +66,7 @@ receptive field grows by ``order + 1`` samples (``e_{t-1}`` sees
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import cast
 
@@ -181,6 +182,7 @@ class SourceFilter(nn.Module):
         Q, R = config.quantization_channels, config.residual_channels
         self.embed = nn.Parameter(torch.randn(N_INPUTS, Q, R) / math.sqrt(N_INPUTS))
         self.harmonics = int(config.pitch_harmonics)
+        self._mel_source_memo: tuple[tuple, tuple[Tensor, Tensor]] | None = None  # mel_source's last result
         self.register_buffer("mel_mean", torch.zeros(config.cin_channels))
         self.register_buffer("mel_std", torch.ones(config.cin_channels))
 
@@ -219,16 +221,24 @@ class SourceFilter(nn.Module):
 
         F0 and voicing are estimated from the mel (:func:`wavekit.audio.pitch.f0_from_mel`) and
         the phase runs free on that F0 (:func:`~wavekit.audio.pitch.free_running_phase`): what
-        generation uses, where no recorded speech exists.
+        generation uses, where no recorded speech exists. The sine source and the long-term
+        predictor both read it, so the last result is kept and handed out again for the same mel
+        and length (Griffin-Lim + pyin cost about 0.2 s per second of audio); callers must not
+        change the returned tensors in place.
         """
         mel_cfg, raw = self.config.lpc_mel, self.raw_mel(c).to(torch.float64).cpu().numpy()
+        key = (length, raw.shape, str(c.device), c.dtype, hashlib.blake2b(raw.tobytes(), digest_size=16).digest())
+        if self._mel_source_memo is not None and self._mel_source_memo[0] == key:
+            return self._mel_source_memo[1]
         phases, voicings = [], []
         for m in raw:
             f0, voiced = f0_from_mel(m, mel_cfg, self.config.pitch)
             phases.append(free_running_phase(f0, length, mel_cfg))
             voicings.append(voicing_per_sample(voiced, length, self.hop))
         as_tensor = lambda xs: torch.as_tensor(np.stack(xs), device=c.device).to(c.dtype)
-        return as_tensor(phases), as_tensor(voicings)
+        result = (as_tensor(phases), as_tensor(voicings))
+        self._mel_source_memo = (key, result)
+        return result
 
     def source(self, c: Tensor, length: int, phase: Tensor | None, voicing: Tensor | None) -> Tensor | None:
         """The sine source (B, length, 2H) from the given phase and voicing (B, length), else from the mel; None if H = 0."""
@@ -313,6 +323,10 @@ class SourceFilterState:
         self.ltp = torch.zeros(batch_size, dtype=dtype, device=device)
         self.ring = torch.zeros(batch_size, ring if taps is not None else 0, dtype=dtype, device=device)
         self.pos = torch.zeros(batch_size, dtype=torch.long, device=device)
+        # constants of every step: the stream rows, and each tap's offset from the newest (D - j)
+        self.rows = torch.arange(batch_size, device=device)
+        n = 0 if taps is None else taps.shape[0]
+        self.tap_offsets = n // 2 - torch.arange(n, device=device)
 
     def _buffers(self) -> tuple[Tensor, ...]:
         return (self.hist, self.last, self.pred, self.ltp, self.ring, self.pos)
@@ -341,12 +355,11 @@ def step_input(embed: Tensor, coef: float, x_prev: Tensor, lpc_t: Tensor, state:
     p = -(lpc_t[:, :order] * state.hist).sum(1)
     state.last.copy_(x_prev)
     if state.taps is not None and lpc_t.shape[1] > order:
-        N, n = state.ring.shape[1], state.taps.shape[0]
-        rows = torch.arange(state.ring.shape[0], device=sp.device)
+        N, rows = state.ring.shape[1], state.rows
         started = state.pos > 0  # the LPC excitation e_{t-1} = s'_{t-1} - p_{t-1} joins the ring
         written = torch.where(started, e_prev + state.ltp, state.ring[rows, (state.pos - 1) % N])
         state.ring[rows, (state.pos - 1) % N] = written
-        k = state.pos[:, None] - lpc_t[:, order].long()[:, None] + n // 2 - torch.arange(n, device=sp.device)
+        k = (state.pos - lpc_t[:, order].long())[:, None] + state.tap_offsets
         past = torch.where(k >= 0, state.ring.gather(1, k % N), torch.zeros((), dtype=sp.dtype, device=sp.device))
         state.ltp.copy_(lpc_t[:, order + 1] * (past * state.taps).sum(1))
         state.pos.add_(1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -82,12 +84,35 @@ def test_stable_at_the_edges_of_the_range(dist):
     else:
         h = 2.0 / (AUDIO_BINS - 1)
         x = torch.tensor([[-1.0, 1.0, -1.0 + h, 1.0 - h]])
-    for scale in (-30.0, 0.0, 30.0):
-        params = (torch.randn(1, dist.num_params, 4) * scale).requires_grad_()
+    gen = torch.Generator().manual_seed(0)
+    for scale in [-30.0, 0.0] + [30.0] * 200:  # 200 draws at scale 30 once found a NaN gradient in 1 of 60
+        params = (torch.randn(1, dist.num_params, 4, generator=gen) * scale).requires_grad_()
         lp = dist.log_prob(params, x)
         assert torch.isfinite(lp).all() and (lp <= 1e-6).all()
         lp.sum().backward()
         assert torch.isfinite(params.grad).all()
+
+
+@pytest.mark.parametrize("log_scale", [20.0, 60.0, 90.0])
+@pytest.mark.parametrize("kind", ["mol", "gaussian"])
+def test_central_bin_of_a_very_wide_distribution_is_width_times_peak_density(kind, log_scale):
+    """A logistic (Gaussian) far wider than [-1, 1] gives a central bin P = 2h / (4 s)
+    (2h / (s sqrt(2 pi))): exact value and a finite gradient in float32, where the bin width over
+    the scale underflows to 0 (it once gave log 0 = -inf and a NaN gradient through the edge
+    selection)."""
+    if kind == "mol":
+        dist, peak = DiscretizedMixtureOfLogistics(1, AUDIO_BINS, -16.0), math.log(4.0)
+        params = torch.tensor([[[0.0, 0.0], [0.0, 0.0], [log_scale, log_scale]]], requires_grad=True)
+    else:
+        dist, peak = DiscretizedGaussian(AUDIO_BINS, -16.0), 0.5 * math.log(2 * math.pi)
+        params = torch.tensor([[[0.0, 0.0], [log_scale, log_scale]]], requires_grad=True)
+    lp = dist.log_prob(params, torch.tensor([[0.0, -1.0]]))
+    expected = math.log(2.0 / (AUDIO_BINS - 1)) - peak - log_scale
+    assert abs(lp[0, 0].item() - expected) < 1e-4 * abs(expected)
+    assert abs(lp[0, 1].item() - math.log(0.5)) < 1e-6  # the left tail holds half the mass
+    lp.sum().backward()
+    assert torch.isfinite(params.grad).all()
+    assert abs(params.grad[0, -1, 0].item() + 1.0) < 1e-4  # d log P / d log s = -1
 
 
 @pytest.mark.parametrize(

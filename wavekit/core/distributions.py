@@ -207,7 +207,7 @@ class DiscretizedGaussian(Distribution):
         log_delta = log_hi + torch.log(-torch.expm1(gap))
         # central bin, narrow: density at the centre times the width
         z = (x - mean) * inv_std
-        log_mid = -0.5 * z * z - 0.5 * math.log(2 * math.pi) + torch.log(width)
+        log_mid = -0.5 * z * z - 0.5 * math.log(2 * math.pi) + math.log(2.0 * h) - log_std  # log width: no underflow
         central = torch.where(width < self._NARROW, log_mid, log_delta)
         lower = x < -1.0 + h
         upper = x > 1.0 - h

@@ -35,11 +35,16 @@ needed, even with 65536 bins in float32.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from wavekit.core.sampling import Generators, check_temperature, rand, sample_logits
+
+
+_NARROW_GAP = 1e-6  # below this bin width / scale, log(1 - e^-g) = log g - g/2 (error < 1e-13)
 
 
 def mixture_num_params(mixtures: int, channels: int) -> int:
@@ -83,8 +88,18 @@ def _bin_log_prob(x: Tensor, mean: Tensor, log_scale: Tensor, num_classes: int) 
     minus = inv_s * (centered - half)
     log_cdf_plus = F.logsigmoid(plus)  # x = -1: whole left tail
     log_sf_minus = -F.softplus(minus)  # x = +1: whole right tail
-    # log(sigmoid(plus) - sigmoid(minus)), exact and cancellation-free
-    log_delta = log_cdf_plus - F.softplus(minus) + torch.log(-torch.expm1(minus - plus))
+    # log(sigmoid(plus) - sigmoid(minus)), exact and cancellation-free. The bin's width in units
+    # of the scale, gap = plus - minus = 2 h / s, underflows to 0 for very wide logistics (and
+    # log(-expm1(-0)) = -inf poisons the gradient even where another branch is selected), so a
+    # narrow gap takes log(1 - e^-g) = log g - g/2 + O(g^2), with log g formed in log space.
+    gap = (2.0 * half) * inv_s
+    narrow = gap < _NARROW_GAP
+    log_gap = torch.where(
+        narrow,
+        math.log(2.0 * half) - log_scale - 0.5 * gap,
+        torch.log(-torch.expm1(-gap.clamp(min=_NARROW_GAP))),
+    )
+    log_delta = log_cdf_plus - F.softplus(minus) + log_gap
     lower = x < -1.0 + half
     upper = x > 1.0 - half
     return torch.where(lower, log_cdf_plus, torch.where(upper, log_sf_minus, log_delta))

@@ -111,7 +111,11 @@ def setup(device_choice: str = "auto") -> tuple[DistInfo, torch.device, bool]:
 
 
 def teardown() -> None:
+    """Leave the process group after a normal finish. Every process first meets the others, so
+    none destroys its gloo pairs while a peer is still using them (once seen, rarely, as a child
+    aborting with "terminate called without an active exception" at the end of a two-process run)."""
     if dist.is_available() and dist.is_initialized():
+        barrier()
         dist.destroy_process_group()
 
 

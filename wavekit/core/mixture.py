@@ -43,7 +43,6 @@ from torch import Tensor
 
 from wavekit.core.sampling import Generators, check_temperature, rand, sample_logits
 
-
 _NARROW_GAP = 1e-6  # below this bin width / scale, log(1 - e^-g) = log g - g/2 (error < 1e-13)
 
 

@@ -30,7 +30,9 @@ Stability: ``log(CDF(a) - CDF(b))`` is evaluated as
 ``logsigmoid(a) - softplus(b) + log(-expm1(b - a))``, which is exact and has no
 cancellation, so the usual mid-bin density fallback of PixelCNN++ (an
 approximation needed when the difference of two sigmoids underflows) is never
-needed, even with 65536 bins in float32.
+needed, even with 65536 bins in float32. Where the bin is narrower than 1e-6 scales
+(a logistic far wider than [-1, 1]) the last term is log(2h/s) - h/s, formed in log
+space so that its value and gradient stay finite when 2h/s underflows.
 """
 
 from __future__ import annotations

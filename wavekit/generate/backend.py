@@ -53,6 +53,10 @@ class GenerativeWaveNet(Protocol):
 
     config: WaveNetConfig
 
+    def check_conditioning(self, c: torch.Tensor | None, g: torch.Tensor | None) -> None:
+        """ValueError if c (B, cin, frames) or g (B,) do not fit the model; computes nothing."""
+        ...
+
     def conditioning(
         self, c: torch.Tensor | None, g: torch.Tensor | None, length: int, source: torch.Tensor | None = None
     ) -> torch.Tensor | None:

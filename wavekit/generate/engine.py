@@ -350,11 +350,7 @@ def generate_tensor(
         raise ValueError(f"batch_size {batch_size} does not match the conditioning batch {B}")
     if not temperature >= 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
-    # checks that c / g fit the model (clear errors); a stand-in sine source, so that the check
-    # does not estimate the batch's pitch (Griffin-Lim + pyin) only to throw it away
-    harmonics = int(getattr(cfg, "pitch_harmonics", 0) or 0)
-    stand_in = torch.zeros(B, 2 * harmonics, 1, device=c.device) if c is not None and harmonics else None
-    model.conditioning(c, g, 1, stand_in)
+    model.check_conditioning(c, g)  # clear errors before anything is built or estimated
     seeds = stream_seeds(seed, B)
     device = _model_device(model)
     engine = GenerationEngine(model, slots=B, backend=backend, device=device, chunk=chunk)

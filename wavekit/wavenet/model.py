@@ -178,6 +178,13 @@ class WaveNet(nn.Module):
             parts.append(emb.expand(-1, -1, length) if parts else emb)
         return torch.cat(parts, dim=1) if parts else None
 
+    def check_conditioning(self, c: Tensor | None, g: Tensor | None) -> None:
+        """ValueError if mel c (B, cin, frames) or speakers g (B,) do not fit the model: the checks
+        of :meth:`conditioning`, with nothing computed (no upsampling, no pitch estimate)."""
+        if self._check_mel(c):
+            self._mel_frames(c, 1)
+        self._speaker_embedding(g, c.shape[0] if c is not None else None)
+
     def _check_mel(self, c: Tensor | None) -> TypeGuard[Tensor]:
         """True if the model takes a mel and c is given; ValueError if c does not fit the model."""
         if self.config.cin_channels:

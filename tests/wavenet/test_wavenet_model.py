@@ -66,7 +66,7 @@ def test_receptive_field_formula_equals_measured_span(output, excitation, kernel
         formula += 8 + LONG_TERM_HALF
     assert model.receptive_field == formula
     T, s = 140, 40
-    wav, c, _ = inputs(model, 2, T)  # two streams: a ReLU of the head silent at some t in one is not in both
+    wav, c, _ = inputs(model, 8, T)  # eight streams: a ReLU of the head silent at some t in one is not in all
     far = 0.8
     if excitation != "none":  # keep the excitation inside [-1, 1], where its class is not clipped, so that
         wav, far = wav * 0.05, 0.04  # every dependency reaches the log-probabilities
@@ -218,7 +218,7 @@ def test_source_filter_signals_are_the_linear_prediction_of_the_preemphasised_wa
     """s' = s - c s_{t-1}; p_t = -sum_k a_k s'_{t-k} with the frame's a; e = s' - p (the module's definitions)."""
     model = tiny_model(F64, cin_channels=6, excitation="lpc")
     wav, c, _ = inputs(model, 1, 5 * HOP)
-    sp, p, e = model.source_filter.signals(wav, c)
+    sp, p, e, target = model.source_filter.signals(wav, c)
     a = model.source_filter.coefficients(c)[0]  # (frames, order)
     coef = model.config.lpc.preemphasis
     s = wav[0].tolist()
@@ -239,7 +239,7 @@ def test_log_prob_is_forward_scored_at_targets_with_the_lpc_computed_once(excita
     calls = []
     if model.source_filter is not None:
         signals = model.source_filter.signals
-        monkeypatch.setattr(model.source_filter, "signals", lambda *a: calls.append(1) or signals(*a))
+        monkeypatch.setattr(model.source_filter, "signals", lambda *a, **k: calls.append(1) or signals(*a, **k))
     assert torch.equal(model.log_prob(wav, c, g), reference)
     assert len(calls) == (0 if excitation == "none" else 1)
 

@@ -124,8 +124,8 @@ def test_the_long_term_predictor_moves_the_modelled_excitation():
     T = wav.shape[1]
     phase = torch.remainder(torch.arange(T, dtype=F64) / 40.0, 1.0).expand(2, T)  # 400 Hz: a lag of 40 samples
     voicing = (torch.arange(T) < T // 2).to(F64).expand(2, T)  # voiced, then unvoiced
-    sp, p, r = ltp.source_filter.signals(wav, c, phase, voicing)
-    sp0, p0, e = plain.source_filter.signals(wav, c)
+    sp, p, r, _ = ltp.source_filter.signals(wav, c, phase, voicing)
+    sp0, p0, e, _ = plain.source_filter.signals(wav, c)
     assert torch.equal(sp, sp0) and torch.equal(p, p0)  # the LPC's prediction (what the network embeds) is the same
     taps = torch.as_tensor(long_term_taps(16000))
     assert torch.allclose(e - r, long_term_prediction(e, torch.full_like(e, 40.0), 0.5 * voicing, taps), atol=1e-12)

@@ -56,6 +56,13 @@ class WaveNetConfig:
       frames repeat their low band every period: harmonics of the mel's pitch
       below 1 kHz. Phase and voicing come as for the sine source. The receptive
       field grows by the longest lag (``pitch.f0_min``) + 7. 0 = off.
+    - ``input_noise``: source-filter mode only; in training, Laplacian noise of this
+      standard deviation in mu-law classes is injected into the excitation the
+      network sees, and it learns the clean signal less the noisy prediction
+      (LPCNet's noise injection, :meth:`wavekit.wavenet.source_filter.SourceFilter.signals`):
+      generation feeds the network its own imperfect past, and a network
+      trained only on clean pasts follows a drift until the output sits at the
+      rails. Evaluation and generation are unchanged. 0 = off.
     """
 
     layers: int = 24
@@ -80,6 +87,7 @@ class WaveNetConfig:
     lpc_mel: MelConfig = field(default_factory=MelConfig)
     pitch_harmonics: int = 0
     long_term: float = 0.0
+    input_noise: float = 0.0
     pitch: PitchConfig = field(default_factory=PitchConfig)
 
     def __post_init__(self) -> None:
@@ -126,6 +134,10 @@ class WaveNetConfig:
             raise ValueError(f"long_term must be in [0, 1) (a stable comb), got {self.long_term}")
         if self.long_term and not self.source_filter:
             raise ValueError('long_term > 0 needs the source-filter mode (excitation="lpc")')
+        if not (math.isfinite(self.input_noise) and self.input_noise >= 0.0):
+            raise ValueError(f"input_noise must be >= 0 (mu-law classes), got {self.input_noise}")
+        if self.input_noise and not self.source_filter:
+            raise ValueError('input_noise > 0 needs the source-filter mode (excitation="lpc")')
 
     @property
     def source_filter(self) -> bool:

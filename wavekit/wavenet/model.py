@@ -35,7 +35,7 @@ from wavekit.core.mixture import snap_to_bins
 from wavekit.registry import register_model
 from wavekit.wavenet.conditioning import SpeakerEmbedding, UpsampleNetwork
 from wavekit.wavenet.config import WaveNetConfig
-from wavekit.wavenet.source_filter import SourceFilter
+from wavekit.wavenet.source_filter import Signals, SourceFilter
 
 
 def make_distribution(cfg: WaveNetConfig) -> Distribution:
@@ -108,7 +108,7 @@ class WaveNet(nn.Module):
         """
         self._check_wav(wav)
         if self.source_filter is not None:
-            return self.source_filter.targets(self._signals(wav, c, phase, voicing)[2])
+            return self.source_filter.targets(self._signals(wav, c, phase, voicing).target)
         if self.config.output == "mulaw":
             return mulaw_encode(wav, self.config.quantization_channels)
         return snap_to_bins(wav.to(self._dtype), self.config.bins)
@@ -136,15 +136,17 @@ class WaveNet(nn.Module):
         return mulaw_encode(zero, self.config.quantization_channels) if plain_mulaw else zero
 
     def _signals(
-        self, wav: Tensor, c: Tensor | None, phase: Tensor | None = None, voicing: Tensor | None = None
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        """Source-filter mode: s', p, e (B, T) of wav given the mel c (phase, voicing: the long-term predictor's)."""
+        self, wav: Tensor, c: Tensor | None, phase: Tensor | None = None, voicing: Tensor | None = None,
+        noise: float = 0.0,
+    ) -> Signals:
+        """Source-filter mode: s', p, e, target (B, T) of wav given the mel c (phase, voicing: the long-term
+        predictor's; noise: :attr:`WaveNetConfig.input_noise`, in training only)."""
         sf = self._require_source_filter()
         if c is None:
             raise ValueError("this source-filter WaveNet computes its LPC from the mel: pass c")
         if c.dim() != 3 or c.shape[1] != self.config.cin_channels:
             raise ValueError(f"c must be (B, {self.config.cin_channels}, frames) mel, got {tuple(c.shape)}")
-        return sf.signals(wav.to(self._dtype), c.to(self._dtype), phase, voicing)
+        return sf.signals(wav.to(self._dtype), c.to(self._dtype), phase, voicing, noise=noise)
 
     def _require_source_filter(self) -> SourceFilter:
         """The source-filter module; ValueError for a plain model (a caller's mistake, not the user's data)."""
@@ -312,11 +314,12 @@ class WaveNet(nn.Module):
             if self.config.pitch_harmonics and self._check_mel(c):
                 source = self.sine_source(c, T, phase, voicing)
             projected = self.projected_conditioning(c, g, T, source)  # checks c before the LPC reads it
-            signals = self._signals(wav, c, phase, voicing)
-            h = self.source_filter.embed_inputs(*signals)
+            noise = self.config.input_noise if self.training else 0.0
+            signals = self._signals(wav, c, phase, voicing, noise=noise)
+            h = self.source_filter.embed_inputs(signals.sp, signals.p, signals.e)
             if with_targets:
                 self._check_wav(wav)
-                targets = self.source_filter.targets(signals[2])
+                targets = self.source_filter.targets(signals.target)
         else:
             x = self.targets(wav)
             B, T = x.shape

@@ -17,7 +17,13 @@ After ExcitNet (Song et al. 2019), LP-WaveNet (Hwang et al. 2019) and LPCNet
   each through a piecewise-linear embedding over the mu-law axis (a table of
   ``quantization_channels`` rows, interpolated between the two rows around
   the value's companded position: as rich as a class embedding, but
-  continuous, so that every dependency is exact); the three are summed;
+  continuous, so that every dependency is exact); the three are summed.
+  The tables start as a smooth function of the value (:func:`embedding_init`),
+  as LPCNet's do: each column a random linear ramp over the mu-law axis plus
+  a little noise. Rows of values that training rarely visits (loud excitation)
+  would otherwise keep independent random vectors, so that neighbouring values
+  mean unrelated things to the network and a generated past that strays there
+  meets an arbitrary response;
 - the output is the mu-law categorical over ``e_t``; generation draws ``e_t``,
   forms ``s'_t = p_t + e_t`` and de-emphasises ``s_t = s'_t + c s_{t-1}``
   (clipped to [-1, 1]), all from its own past output.
@@ -68,7 +74,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import cast
+from typing import NamedTuple, cast
 
 import numpy as np
 import torch
@@ -91,6 +97,13 @@ def mulaw_position(x: Tensor, channels: int) -> Tensor:
     return (y + 1.0) * (0.5 * mu)
 
 
+def mulaw_value(u: Tensor, channels: int) -> Tensor:
+    """Inverse of :func:`mulaw_position`: a position u on 0 .. channels - 1 (clipped) -> the value in [-1, 1]."""
+    mu = channels - 1
+    y = u.clamp(0.0, float(mu)) / (0.5 * mu) - 1.0
+    return torch.sign(y) * torch.expm1(y.abs() * math.log1p(mu)) / mu
+
+
 def interpolated_embedding(table: Tensor, x: Tensor) -> Tensor:
     """table (Q, R), x (...) floats -> (..., R): rows k and k + 1 around x's mu-law position, mixed linearly."""
     Q = table.shape[0]
@@ -99,6 +112,18 @@ def interpolated_embedding(table: Tensor, x: Tensor) -> Tensor:
     f = (u - k).unsqueeze(-1).to(table.dtype)
     k = k.long()
     return table[k] * (1.0 - f) + table[k + 1] * f
+
+
+EMBED_NOISE = 0.1  # the random part of the initial embedding, relative to its ramp
+
+
+def embedding_init(inputs: int, classes: int, width: int) -> Tensor:
+    """Initial embedding tables (inputs, classes, width): column j of table i is ``w_ij * sqrt(3) * y_k``
+    plus ``EMBED_NOISE`` times unit noise, y_k in [-1, 1] the companded value of class k and w_ij ~ N(0, 1);
+    scaled by 1 / sqrt(inputs), so that the sum of the inputs' embeddings has about unit variance."""
+    y = torch.linspace(-1.0, 1.0, classes)
+    ramp = math.sqrt(3.0) * y[None, :, None] * torch.randn(inputs, 1, width)
+    return (ramp + EMBED_NOISE * torch.randn(inputs, classes, width)) / math.sqrt(inputs)
 
 
 def sine_source(phase: Tensor, voicing: Tensor, harmonics: int) -> Tensor:
@@ -162,6 +187,17 @@ def predict(sp: Tensor, a_t: Tensor) -> Tensor:
     return -(a_t * past.flip(-1)).sum(-1)
 
 
+class Signals(NamedTuple):
+    """What :meth:`SourceFilter.signals` gives, each (B, T): the network's inputs ``sp`` (s'), ``p``
+    (the LPC's prediction), ``e`` (the excitation it feeds back, :meth:`SourceFilter.embed_inputs`),
+    and ``target``, the excitation it models. Without input noise ``target`` is ``e``."""
+
+    sp: Tensor
+    p: Tensor
+    e: Tensor
+    target: Tensor
+
+
 class SourceFilter(nn.Module):
     """The linear-prediction half of a source-filter WaveNet: envelope from the mel, inputs, targets.
 
@@ -180,7 +216,7 @@ class SourceFilter(nn.Module):
         self.coef = float(config.lpc.preemphasis)
         self.hop = config.hop_length
         Q, R = config.quantization_channels, config.residual_channels
-        self.embed = nn.Parameter(torch.randn(N_INPUTS, Q, R) / math.sqrt(N_INPUTS))
+        self.embed = nn.Parameter(embedding_init(N_INPUTS, Q, R))
         self.harmonics = int(config.pitch_harmonics)
         self._mel_source_memo: tuple[tuple, tuple[Tensor, Tensor]] | None = None  # mel_source's last result
         self.register_buffer("mel_mean", torch.zeros(config.cin_channels))
@@ -275,22 +311,44 @@ class SourceFilter(nn.Module):
         return torch.cat([rows, lag.unsqueeze(-1).to(rows.dtype), gain.unsqueeze(-1).to(rows.dtype)], dim=-1)
 
     def signals(
-        self, wav: Tensor, c: Tensor, phase: Tensor | None = None, voicing: Tensor | None = None
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        """Waveform (B, T), mel (B, cin, frames) -> s', p, e, each (B, T).
+        self, wav: Tensor, c: Tensor, phase: Tensor | None = None, voicing: Tensor | None = None,
+        noise: float = 0.0, generator: torch.Generator | None = None,
+    ) -> Signals:
+        """Waveform (B, T), mel (B, cin, frames) -> :class:`Signals` s', p, e, target, each (B, T).
 
         With ``long_term`` e is what the network models, ``s' - p - l``; the long-term predictor
         l takes phase and voicing (B, T) if given (training), else the mel's.
+
+        ``noise > 0`` (training, ``WaveNetConfig.input_noise``) injects noise as LPCNet does, so that
+        the network learns to pull a drifting past back instead of following it: Laplacian noise of
+        standard deviation ``noise`` mu-law classes on the modelled excitation, ``eps = mu^-1(mu(e) +
+        delta) - e``, is added to s'; the inputs are the noisy s' + eps, its prediction and its
+        excitation, and the target is the clean signal less the noisy prediction (``e_noisy - eps``).
         """
         a_t = self.per_sample(self.coefficients(c), wav.shape[1]).to(wav.dtype)
         sp = preemphasize(wav, self.coef)
+        lag_gain = self.long_term_inputs(c, wav.shape[1], phase, voicing) if self.config.long_term else None
+        p, e = self._predict(sp, a_t, lag_gain)
+        if noise <= 0.0:
+            return Signals(sp, p, e, e)
+        Q = self.config.quantization_channels
+        u1 = torch.rand(e.shape, generator=generator, dtype=e.dtype, device=e.device)
+        u2 = torch.rand(e.shape, generator=generator, dtype=e.dtype, device=e.device)
+        delta = (noise / math.sqrt(2.0)) * (torch.log(u1.clamp(min=1e-12)) - torch.log(u2.clamp(min=1e-12)))
+        eps = mulaw_value(mulaw_position(e, Q) + delta, Q) - e.clamp(-1.0, 1.0)
+        noisy = sp + eps
+        p_noisy, e_noisy = self._predict(noisy, a_t, lag_gain)
+        return Signals(noisy, p_noisy, e_noisy, e_noisy - eps)
+
+    def _predict(self, sp: Tensor, a_t: Tensor, lag_gain: tuple[Tensor, Tensor] | None) -> tuple[Tensor, Tensor]:
+        """s' (B, T), per-sample LPC (B, T, order), the long-term lag and gain (or None) -> p, and the
+        excitation the network models (s' - p, less the long-term prediction)."""
         p = predict(sp, a_t)
-        if not self.config.long_term:
-            return sp, p, sp - p
-        lag, gain = self.long_term_inputs(c, wav.shape[1], phase, voicing)
         e = sp - p
+        if lag_gain is None:
+            return p, e
         taps = torch.as_tensor(long_term_taps(self.config.lpc_mel.sample_rate), device=e.device)
-        return sp, p, e - long_term_prediction(e, lag, gain.to(e.dtype), taps)
+        return p, e - long_term_prediction(e, lag_gain[0], lag_gain[1].to(e.dtype), taps)
 
     def embed_inputs(self, sp: Tensor, p: Tensor, e: Tensor) -> Tensor:
         """The network input (B, R, T) at every t from (s'_{t-1}, p_t, e_{t-1}); zeros before the start."""

@@ -113,7 +113,7 @@ def install() -> None:
     """Route ``librosa.sequence.viterbi`` through :func:`viterbi` for block-banded matrices (idempotent)."""
     import librosa.sequence as seq
 
-    original = seq.viterbi
+    original: Any = seq.viterbi  # overloaded on return_logp, which this wrapper passes through
     if getattr(original, "_wavekit_banded", False):
         return
 

@@ -8,16 +8,18 @@ import pytest
 import torch
 from wavenet_helpers import HOP, inputs, tiny_model
 
+from wavekit.audio.mulaw import mulaw_decode
 from wavekit.wavenet.config import WaveNetConfig
-from wavekit.wavenet.source_filter import mulaw_position, mulaw_value, predict
+from wavekit.wavenet.source_filter import mulaw_position, predict
 
 F64 = torch.float64
 
 
-def test_mulaw_value_inverts_the_mulaw_position():
+def test_mulaw_decode_of_a_float_position_inverts_the_mulaw_position():
+    """What the noise injection relies on to turn a moved position back into a value."""
     x = torch.linspace(-1.0, 1.0, 2001, dtype=F64)
-    assert torch.allclose(mulaw_value(mulaw_position(x, 256), 256), x, atol=1e-12, rtol=0)
-    ends = mulaw_value(torch.tensor([-5.0, 300.0], dtype=F64), 256)  # positions off the axis are clipped to it
+    assert torch.allclose(mulaw_decode(mulaw_position(x, 256), 256), x, atol=1e-12, rtol=0)
+    ends = mulaw_decode(torch.tensor([0.0, 255.0], dtype=F64), 256)  # the ends of the axis
     assert torch.allclose(ends, torch.tensor([-1.0, 1.0], dtype=F64), atol=1e-12, rtol=0)
 
 

@@ -90,13 +90,15 @@ def _decode(log_prob, log_trans, log_p_init, w):  # pragma: no cover - compiled
     return state, value[T - 1, state[T - 1]]
 
 
-def viterbi(prob: np.ndarray, transition: np.ndarray, *, p_init: np.ndarray | None = None) -> np.ndarray:
+def viterbi(
+    prob: np.ndarray, transition: np.ndarray, *, p_init: np.ndarray | None = None, band: int | None = None
+) -> np.ndarray:
     """States (..., T) of the most likely path: ``librosa.sequence.viterbi(prob, transition, p_init=p_init)``.
 
-    prob (..., N, T) observation likelihoods, transition (N, N) block-banded (:func:`block_band`);
-    ValueError if it is not.
+    prob (..., N, T) observation likelihoods, transition (N, N) block-banded; ``band`` its
+    :func:`block_band` if the caller has it (else computed here). ValueError if it is not banded.
     """
-    w = block_band(transition)
+    w = block_band(transition) if band is None else band
     if w is None:
         raise ValueError("transition is not block-banded: use librosa.sequence.viterbi")
     N = transition.shape[0]
@@ -125,9 +127,10 @@ def install() -> None:
                  and np.allclose(transition.sum(axis=1), 1)
                  and (p_init is None or (np.shape(p_init) == (prob.shape[-2],) and bool(np.all(np.asarray(p_init) >= 0))
                                          and np.allclose(np.sum(p_init), 1))))
-        if not valid or block_band(transition) is None:  # librosa's own, and its errors
+        w = block_band(transition) if valid else None
+        if w is None:  # librosa's own, and its errors
             return original(prob, transition, p_init=p_init, return_logp=return_logp)
-        return viterbi(prob, transition, p_init=p_init)
+        return viterbi(prob, transition, p_init=p_init, band=w)
 
     banded._wavekit_banded = True  # type: ignore[attr-defined]
     seq.viterbi = banded

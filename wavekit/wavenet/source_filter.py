@@ -82,7 +82,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from wavekit.audio.lpc import lpc_from_mel
-from wavekit.audio.mulaw import mulaw_encode
+from wavekit.audio.mulaw import mulaw_decode, mulaw_encode
 from wavekit.audio.pitch import f0_from_mel, free_running_phase, voicing_per_sample
 from wavekit.wavenet.config import LONG_TERM_HALF
 
@@ -95,13 +95,6 @@ def mulaw_position(x: Tensor, channels: int) -> Tensor:
     x = x.clamp(-1.0, 1.0)
     y = torch.sign(x) * torch.log1p(mu * x.abs()) / math.log1p(mu)
     return (y + 1.0) * (0.5 * mu)
-
-
-def mulaw_value(u: Tensor, channels: int) -> Tensor:
-    """Inverse of :func:`mulaw_position`: a position u on 0 .. channels - 1 (clipped) -> the value in [-1, 1]."""
-    mu = channels - 1
-    y = u.clamp(0.0, float(mu)) / (0.5 * mu) - 1.0
-    return torch.sign(y) * torch.expm1(y.abs() * math.log1p(mu)) / mu
 
 
 def interpolated_embedding(table: Tensor, x: Tensor) -> Tensor:
@@ -327,28 +320,33 @@ class SourceFilter(nn.Module):
         """
         a_t = self.per_sample(self.coefficients(c), wav.shape[1]).to(wav.dtype)
         sp = preemphasize(wav, self.coef)
-        lag_gain = self.long_term_inputs(c, wav.shape[1], phase, voicing) if self.config.long_term else None
-        p, e = self._predict(sp, a_t, lag_gain)
+        long_term = None
+        if self.config.long_term:
+            lag, gain = self.long_term_inputs(c, wav.shape[1], phase, voicing)
+            taps = torch.as_tensor(long_term_taps(self.config.lpc_mel.sample_rate), device=wav.device)
+            long_term = (lag, gain.to(wav.dtype), taps)
+        p, e = self._predict(sp, a_t, long_term)
         if noise <= 0.0:
             return Signals(sp, p, e, e)
         Q = self.config.quantization_channels
         u1 = torch.rand(e.shape, generator=generator, dtype=e.dtype, device=e.device)
         u2 = torch.rand(e.shape, generator=generator, dtype=e.dtype, device=e.device)
         delta = (noise / math.sqrt(2.0)) * (torch.log(u1.clamp(min=1e-12)) - torch.log(u2.clamp(min=1e-12)))
-        eps = mulaw_value(mulaw_position(e, Q) + delta, Q) - e.clamp(-1.0, 1.0)
+        # mulaw_decode of a float position is the inverse of mulaw_position
+        eps = mulaw_decode((mulaw_position(e, Q) + delta).clamp(0.0, Q - 1.0), Q) - e.clamp(-1.0, 1.0)
         noisy = sp + eps
-        p_noisy, e_noisy = self._predict(noisy, a_t, lag_gain)
+        p_noisy, e_noisy = self._predict(noisy, a_t, long_term)
         return Signals(noisy, p_noisy, e_noisy, e_noisy - eps)
 
-    def _predict(self, sp: Tensor, a_t: Tensor, lag_gain: tuple[Tensor, Tensor] | None) -> tuple[Tensor, Tensor]:
-        """s' (B, T), per-sample LPC (B, T, order), the long-term lag and gain (or None) -> p, and the
-        excitation the network models (s' - p, less the long-term prediction)."""
+    @staticmethod
+    def _predict(sp: Tensor, a_t: Tensor, long_term: tuple[Tensor, Tensor, Tensor] | None) -> tuple[Tensor, Tensor]:
+        """s' (B, T), per-sample LPC (B, T, order), the long-term predictor's lag, gain (B, T) and taps
+        (or None) -> p, and the excitation the network models (s' - p, less the long-term prediction)."""
         p = predict(sp, a_t)
         e = sp - p
-        if lag_gain is None:
+        if long_term is None:
             return p, e
-        taps = torch.as_tensor(long_term_taps(self.config.lpc_mel.sample_rate), device=e.device)
-        return p, e - long_term_prediction(e, lag_gain[0], lag_gain[1].to(e.dtype), taps)
+        return p, e - long_term_prediction(e, *long_term)
 
     def embed_inputs(self, sp: Tensor, p: Tensor, e: Tensor) -> Tensor:
         """The network input (B, R, T) at every t from (s'_{t-1}, p_t, e_{t-1}); zeros before the start."""

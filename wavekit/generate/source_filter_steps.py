@@ -1,7 +1,7 @@
 """The source-filter mode's per-sample steps in the compiled kernel (:mod:`wavekit.generate.kernels`).
 
-numba twins of :func:`wavekit.wavenet.source_filter.step_input` and
-:func:`~wavekit.wavenet.source_filter.next_sample`, a few dozen multiply-adds per
+numba twins of :func:`wavekit.wavenet.source_filter_incremental.step_input` and
+:func:`~wavekit.wavenet.source_filter_incremental.next_sample`, a few dozen multiply-adds per
 sample: the prediction p_t from the stream's own past output (plus, with a long-term
 predictor, l_t from the stream's past excitation one pitch lag back), the input embedding
 of (s'_{t-1}, p_t, e_{t-1}), and de-emphasis of the drawn excitation. They read

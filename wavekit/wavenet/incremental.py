@@ -42,8 +42,9 @@ from torch import Tensor, nn
 from wavekit.audio.mulaw import mulaw_decode
 from wavekit.core.gated import RESIDUAL_SCALE, gated_activation
 from wavekit.core.incremental import ConvQueue
-from wavekit.wavenet import source_filter as sfm
+from wavekit.wavenet import source_filter_incremental as sfi
 from wavekit.wavenet.folded import FoldedWaveNet, fold
+from wavekit.wavenet.source_filter import long_term_taps
 
 
 @dataclass
@@ -52,7 +53,7 @@ class IncrementalState:
 
     queues: list[ConvQueue]
     t: Tensor
-    sf: sfm.SourceFilterState | None = None  # the linear predictor's past (source-filter mode)
+    sf: sfi.SourceFilterState | None = None  # the linear predictor's past (source-filter mode)
 
 
 class IncrementalWaveNet:
@@ -124,8 +125,8 @@ class IncrementalWaveNet:
         sf = None
         if self.weights.sf_embed is not None:
             cfg = self.config
-            taps = torch.as_tensor(sfm.long_term_taps(cfg.lpc_mel.sample_rate)) if cfg.long_term else None
-            sf = sfm.SourceFilterState(batch_size, cfg.lpc.order, self.dtype, self.device, taps, cfg.long_term_ring)
+            taps = torch.as_tensor(long_term_taps(cfg.lpc_mel.sample_rate)) if cfg.long_term else None
+            sf = sfi.SourceFilterState(batch_size, cfg.lpc.order, self.dtype, self.device, taps, cfg.long_term_ring)
         return IncrementalState(queues, torch.zeros((), dtype=torch.long, device=self.device), sf)
 
     def reset_slots(self, state: IncrementalState, mask: Tensor) -> None:
@@ -140,7 +141,7 @@ class IncrementalWaveNet:
         if state.sf is None:
             raise ValueError("next_sample is the source-filter mode's step; this WaveNet has no source filter")
         e = mulaw_decode(values, self.config.quantization_channels, dtype=self.dtype)
-        return sfm.next_sample(e, self.weights.sf_coef, state.sf)
+        return sfi.next_sample(e, self.weights.sf_coef, state.sf)
 
     @torch.no_grad()
     def step(self, x_prev: Tensor, cond_t: Tensor, state: IncrementalState, lpc_t: Tensor | None = None) -> Tensor:
@@ -152,7 +153,7 @@ class IncrementalWaveNet:
         w: FoldedWaveNet = self.weights
         t = state.t
         if w.sf_embed is not None and state.sf is not None and lpc_t is not None:
-            h = sfm.step_input(w.sf_embed, w.sf_coef, x_prev, lpc_t, state.sf)
+            h = sfi.step_input(w.sf_embed, w.sf_coef, x_prev, lpc_t, state.sf)
         elif w.in_table is not None:
             h = w.in_table.index_select(0, x_prev)
         elif w.in_w is not None and w.in_b is not None:

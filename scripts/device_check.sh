@@ -138,8 +138,8 @@ for name in ("train_metrics.jsonl", "train_compiled_metrics.jsonl"):
         rows = [json.loads(x) for x in p.read_text().splitlines() if '"loss"' in x]
         if rows:
             s[name] = {"steps": rows[-1]["step"], "first_loss": rows[0]["loss"], "last_loss": rows[-1]["loss"],
-                       "crops_per_s_last": rows[-1]["samples_per_s"],
-                       "audio_samples_per_s_last": rows[-1]["samples_per_s"] * crop}
+                       "crops_per_s_last": rows[-1]["items_per_s"],
+                       "audio_samples_per_s_last": rows[-1]["items_per_s"] * crop}
 print(json.dumps(s, indent=1))
 EOF
 say "done: status $status"

@@ -31,7 +31,7 @@ def expdir(tmp_path, speech_pair) -> Path:
     save_wav(exp / "vocoded" / f"{fm.stem}.wav", m + 0.003 * rng.standard_normal(len(m)), 16000)
     save_wav(exp / "vocoded" / f"{fv.stem}.wav", v + 0.03 * rng.standard_normal(len(v)), 16000)
     save_wav(exp / "vocoded" / "no_reference.wav", v[:4000], 16000)
-    log = [{"step": s, "train_loss": 4.0 - s / 100, "samples_per_s": 900.0} for s in range(0, 200, 20)]
+    log = [{"step": s, "train_loss": 4.0 - s / 100, "items_per_s": 900.0} for s in range(0, 200, 20)]
     log += [{"step": 100, "valid_loss": 3.2}, {"step": 199, "valid_loss": 2.9}]
     (exp / "train").mkdir()
     (exp / "train" / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in log) + "\n")

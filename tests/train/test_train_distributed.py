@@ -56,7 +56,7 @@ def test_two_gloo_processes_match_one_process_with_the_combined_batch(tmp_path: 
 
     def metrics(out: Path) -> list[dict]:
         recs = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-        return [{k: v for k, v in r.items() if k != "samples_per_s"} for r in recs]
+        return [{k: v for k, v in r.items() if k != "items_per_s"} for r in recs]
 
     # Training and held-out losses are reduced over both processes: same numbers as one process.
     for a, b in zip(metrics(ddp_out), metrics(tmp_path / "single"), strict=True):

@@ -30,7 +30,7 @@ def make_trainer(out: Path, init_seed: int = 0, **overrides) -> Trainer:
 
 def metric_records(out: Path) -> list[dict]:
     recs = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in r.items() if k != "samples_per_s"} for r in recs]
+    return [{k: v for k, v in r.items() if k != "items_per_s"} for r in recs]
 
 
 def assert_same_training_state(a: Trainer, b: Trainer) -> None:

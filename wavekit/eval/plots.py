@@ -27,7 +27,7 @@ from wavekit.errors import DataError  # noqa: E402
 from wavekit.plotting import plot_alignment, save_figure  # noqa: F401
 
 # Keys of a metrics.jsonl record that are not curves.
-_NOT_CURVES = {"step", "epoch", "time", "wall_time", "elapsed", "lr", "learning_rate", "samples_per_s", "grad_norm"}
+_NOT_CURVES = {"step", "epoch", "time", "wall_time", "elapsed", "lr", "learning_rate", "items_per_s", "samples_per_s", "grad_norm"}
 
 
 def _log_spectrogram_db(wav: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:

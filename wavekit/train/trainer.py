@@ -292,13 +292,13 @@ class Trainer:
         loss = loss_sum / n
         if not math.isfinite(loss):
             raise WavekitError(f"training loss is {loss} at step {self.step}; lower train.lr and --resume")
-        samples = window["n"] * cfg.batch_size * cfg.grad_accum * self.info.world_size
+        items = window["n"] * cfg.batch_size * cfg.grad_accum * self.info.world_size  # batch items (crops, images, utterances)
         rec = {"step": self.step, "epoch": self.epoch, "loss": loss, "lr": lr,
                "grad_norm": window["grad_norm"] / window["n"],
-               "samples_per_s": samples / max(now - window["t"], 1e-9)}
+               "items_per_s": items / max(now - window["t"], 1e-9)}
         self.metrics.update(loss=loss, lr=lr, step=self.step)
         self._write_metrics(rec)
-        bar.set_postfix(loss=f"{loss:.4f}", samples_s=f"{rec['samples_per_s']:.3g}")
+        bar.set_postfix(loss=f"{loss:.4f}", items_s=f"{rec['items_per_s']:.3g}")
         window.update(loss=0.0, grad_norm=0.0, n=0, t=now)
 
     def _write_metrics(self, record: dict[str, Any]) -> None:

@@ -125,7 +125,7 @@ def main() -> None:
         runs = {"r9y9 1 thread": (theirs, 1), f"r9y9 {cores} threads": (theirs, cores),
                 "wavekit eager": (eager, 1), "wavekit": (fast, plan.threads)}
         best = {k: float("inf") for k in runs}
-        for k, (run, n) in runs.items():  # warm-up
+        for run, n in runs.values():  # warm-up
             torch.set_num_threads(n)
             run()
         for _ in range(args.rounds):

@@ -113,6 +113,14 @@ def test_bf16_autocast_only_where_the_cpu_has_it(monkeypatch: pytest.MonkeyPatch
     assert S.autocast_dtype(TrainConfig(amp=False), torch.device("cuda")) is None
 
 
+def test_the_trainer_says_which_precision_it_trains_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(S, "cpu_has_native_bf16", lambda: True)
+    assert _trainer(tmp_path / "a").precision.startswith("bf16 autocast, float32 weights")
+    assert _trainer(tmp_path / "b", amp_cpu=False).precision == "float32"
+    monkeypatch.setattr(S, "cpu_has_native_bf16", lambda: False)
+    assert _trainer(tmp_path / "c").precision.startswith("float32 (no native bf16 on this CPU")
+
+
 def test_cpu_bf16_autocast_keeps_float32_weights_and_gradients() -> None:
     torch.manual_seed(0)
     model = WaveNet(CFG)

@@ -171,6 +171,7 @@ def _train(trainer: Any, exp: Any, resume: bool, main: bool) -> None:
             f"{t.batch_size * t.grad_accum * world} items per step"
         )
         click.echo(trainer.threads.describe())
+        click.echo(f"precision: {trainer.precision}")
         click.echo(f"checkpoints: {trainer.ckpt_dir} (last.pt, best.pt, every {t.save_every or t.steps} steps); "
                    f"metrics: {trainer.metrics_path}")
     metrics = trainer.train(resume=resume)

@@ -30,7 +30,7 @@ class TrainConfig:
     ema_decay: float = 0.9999  # 0 = no EMA weights
     amp: bool = True  # mixed precision (CUDA only; ignored on CPU)
     amp_dtype: Literal["bf16", "fp16"] = "bf16"  # fp16 uses a GradScaler
-    amp_cpu: bool = False  # bf16 autocast on a CPU with native bf16 (AVX512-BF16/AMX; ignored elsewhere)
+    amp_cpu: bool = True  # bf16 autocast on a CPU with native bf16 (AVX512-BF16/AMX; ignored elsewhere)
     compile: bool = False  # torch.compile the loss (inductor); falls back to eager if it cannot
     cuda_graphs: bool = False  # CUDA with compile: capture forward/backward as CUDA graphs
     fused_adam: bool = True  # CUDA: AdamW as one fused kernel

@@ -20,15 +20,21 @@ Chosen for CPUs by measurement (2-core AMD EPYC Zen 1, AVX2 + FMA, shared with o
 jobs): compile stays off -- compiling the default vocoder's step took 448 s and the
 compiled step was no faster than eager (778 vs 711, then 654 vs 807 samples/s); bf16 is
 off without native bf16 -- torch's bf16 matrix products there ran 10 to 40 times slower
-than float32. The model-level rewrites (conditioning product at the cheaper rate, the
-stacked residual/skip product, cross-entropy) are always on; they change rounding only.
+than float32. On a 2-core AMD EPYC with AVX512-BF16 bf16 autocast is on by default
+(``amp_cpu``): one Adam step on 2 x 8192 samples took 1.47 -> 1.01 s (default vocoder)
+and 1.31 -> 0.83 s (small_mulaw) against float32 on the same 2 threads. The model-level
+rewrites (conditioning product at the cheaper rate, the stacked residual/skip product,
+cross-entropy) are always on; they change rounding only.
 
 Numerics: float32 eager, float32 compiled and the rewrites differ only in the order of
 float32 additions; over the demo config's first steps (recipes/fillets_cs/conf/demo.yaml,
 1000-step cosine schedule) the training and held-out losses of the rewritten model
 stayed within 0.5% of the code before them (see the training-speed report). bf16
-autocast rounds every product's inputs to 8 significant bits: expect a visibly
-different curve; compare before relying on it.
+autocast rounds every product's inputs to 8 significant bits. Measured on the demo config
+trained 1000 steps (same data, seed and schedule; AVX512-BF16 CPU): held-out loss 4.2596
+with bf16 against 4.2583 in float32 (+0.03%), training loss over the last 100 steps 4.4017
+against 4.4018; 147 s against 222 s of training. ``amp_cpu: false`` trains in float32.
+Resume is bit-exact for either setting.
 """
 
 from __future__ import annotations

@@ -285,6 +285,15 @@ class Trainer:
             self.metrics.update(best_valid_loss=valid, best_step=self.step)
             self.save(best_only=True)
 
+    @property
+    def precision(self) -> str:
+        """What the forward passes compute in, for the log (``train.amp`` / ``train.amp_cpu``)."""
+        if self.amp_dtype is None:
+            return "float32" + ("" if self.device.type != "cpu" or not self.cfg.amp_cpu else
+                                " (no native bf16 on this CPU; train.amp_cpu has no effect)")
+        name = "bf16" if self.amp_dtype == torch.bfloat16 else "fp16"
+        return f"{name} autocast, float32 weights and optimizer state (train.amp{'_cpu' if self.device.type == 'cpu' else ''}: false for float32)"
+
     def _log_window(self, window: dict[str, Any], lr: float, bar: tqdm) -> None:
         cfg = self.cfg
         now = time.perf_counter()

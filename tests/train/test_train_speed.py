@@ -117,6 +117,9 @@ def test_the_trainer_says_which_precision_it_trains_in(tmp_path: Path, monkeypat
     monkeypatch.setattr(S, "cpu_has_native_bf16", lambda: True)
     assert _trainer(tmp_path / "a").precision.startswith("bf16 autocast, float32 weights")
     assert _trainer(tmp_path / "b", amp_cpu=False).precision == "float32"
+    monkeypatch.setattr(WaveNet, "mixed_precision", False, raising=False)  # a model that opts out
+    opted_out = _trainer(tmp_path / "d")
+    assert opted_out.amp_dtype is None and opted_out.precision.startswith("float32 (WaveNet trains in float32")
     monkeypatch.setattr(S, "cpu_has_native_bf16", lambda: False)
     assert _trainer(tmp_path / "c").precision.startswith("float32 (no native bf16 on this CPU")
 

@@ -95,7 +95,8 @@ class Trainer:
                            min_ratio=cfg.lr_min_ratio, gamma=cfg.lr_gamma, decay_steps=cfg.lr_decay_steps)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
         self.ema = EMA(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-        self.amp_dtype = autocast_dtype(cfg, self.device)
+        # a model that does not train in reduced precision says so (``mixed_precision = False``)
+        self.amp_dtype = autocast_dtype(cfg, self.device) if getattr(model, "mixed_precision", True) else None
         self.loss_step = LossStep(self.loss_module, cfg, self.device, self.amp_dtype, log=self._say)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
 
@@ -289,6 +290,8 @@ class Trainer:
     def precision(self) -> str:
         """What the forward passes compute in, for the log (``train.amp`` / ``train.amp_cpu``)."""
         if self.amp_dtype is None:
+            if autocast_dtype(self.cfg, self.device) is not None:
+                return f"float32 ({type(self.model).__name__} trains in float32: mixed_precision = False)"
             return "float32" + ("" if self.device.type != "cpu" or not self.cfg.amp_cpu else
                                 " (no native bf16 on this CPU; train.amp_cpu has no effect)")
         name = "bf16" if self.amp_dtype == torch.bfloat16 else "fp16"

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -35,7 +34,8 @@ import torch
 import torch.nn.functional as F
 
 from wavekit import threads as thread_settings
-from wavekit.generate.bench_train import _stepper, _timed
+from wavekit.audio.mulaw import mulaw_encode
+from wavekit.generate.bench_train import adam_stepper, timed
 from wavekit.train.optim import TrainConfig
 from wavekit.wavenet.config import WaveNetConfig
 from wavekit.wavenet.model import WaveNet
@@ -77,7 +77,7 @@ def r9y9_stepper(r9y9: Any, name: str, data: dict[str, torch.Tensor]) -> Any:
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     wav, c = data["wav"], F.pad(data["c"], (CIN_PAD, CIN_PAD), mode="replicate")
     if mulaw:
-        classes = ((torch.sign(wav) * torch.log1p(255 * wav.abs()) / math.log1p(255) + 1) * 127.5).long().clamp(0, 255)
+        classes = mulaw_encode(wav, 256)
         x = F.one_hot(classes, 256).transpose(1, 2).float()
     else:
         x = wav.unsqueeze(1)
@@ -103,7 +103,7 @@ def wavekit_steppers(name: str, data: dict[str, torch.Tensor]) -> tuple[Any, Any
     eager_model = WaveNet(cfg).train()
     torch.manual_seed(0)
     fast_model = WaveNet(cfg).train()
-    return _stepper(eager_model, data, "cpu", None), _stepper(fast_model, data, "cpu", TrainConfig(device="cpu"))
+    return adam_stepper(eager_model, data, "cpu", None), adam_stepper(fast_model, data, "cpu", TrainConfig(device="cpu"))
 
 
 def main() -> None:
@@ -131,7 +131,7 @@ def main() -> None:
         for _ in range(args.rounds):
             for k, (run, n) in runs.items():
                 torch.set_num_threads(n)
-                best[k] = min(best[k], _timed(run, args.steps, "cpu") / args.steps)
+                best[k] = min(best[k], timed(run, args.steps, "cpu") / args.steps)
         r9y9_s = min(best["r9y9 1 thread"], best[f"r9y9 {cores} threads"])
         row = {"config": name, "batch": [BATCH, FRAMES * HOP], "r9y9_s": r9y9_s, "r9y9_1_thread_s": best["r9y9 1 thread"],
                "wavekit_eager_s": best["wavekit eager"], "wavekit_s": best["wavekit"],

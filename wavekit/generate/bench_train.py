@@ -50,11 +50,11 @@ def _pixelcnnpp(device: str, batch: int) -> tuple[nn.Module, dict[str, Any], int
     return model, {"x": x}, batch
 
 
-def _stepper(model: nn.Module, batch: dict[str, Any], device: str, cfg: TrainConfig | None) -> Callable[[], None]:
+def adam_stepper(model: nn.Module, batch: dict[str, Any], device: str, cfg: TrainConfig | None) -> Callable[[], None]:
     """One Adam step: eager float32 when ``cfg`` is None, else the Trainer's :class:`LossStep` under ``cfg``."""
     dev = torch.device(device)
     opt = make_optimizer(model, cfg or TrainConfig(fused_adam=False), dev)
-    step = LossStep(LossModule(model), cfg, dev, autocast_dtype(cfg, dev), log=lambda _m: None) if cfg else None
+    step = LossStep(LossModule(model), cfg, dev, autocast_dtype(cfg, dev, model), log=lambda _m: None) if cfg else None
 
     def run() -> None:
         opt.zero_grad(set_to_none=True)
@@ -68,7 +68,7 @@ def _stepper(model: nn.Module, batch: dict[str, Any], device: str, cfg: TrainCon
     return run
 
 
-def _timed(run: Callable[[], None], steps: int, device: str) -> float:
+def timed(run: Callable[[], None], steps: int, device: str) -> float:
     if device == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
@@ -97,8 +97,8 @@ def train_rows(device: str, batch: int, crop: int, steps: int, rounds: int = 2) 
             model, data, per_step = build()
             torch.manual_seed(0)
             opt_model, _, _ = build()  # the same weights; its own optimizer state
-            eager = _stepper(model, data, device, None)
-            fast = _stepper(opt_model, data, device, cfg)
+            eager = adam_stepper(model, data, device, None)
+            fast = adam_stepper(opt_model, data, device, cfg)
             torch.set_num_threads(1)
             eager()
             if plan is not None:
@@ -109,10 +109,10 @@ def train_rows(device: str, batch: int, crop: int, steps: int, rounds: int = 2) 
             best_e = best_f = float("inf")
             for _ in range(rounds):
                 torch.set_num_threads(1)
-                best_e = min(best_e, _timed(eager, steps, device))
+                best_e = min(best_e, timed(eager, steps, device))
                 if plan is not None:
                     torch.set_num_threads(plan.threads)
-                best_f = min(best_f, _timed(fast, steps, device))
+                best_f = min(best_f, timed(fast, steps, device))
             e, f = steps * per_step / best_e, steps * per_step / best_f
             ls: LossStep | None = fast.loss_step  # type: ignore[attr-defined]
             setting = _describe(cfg, device, plan, ls)

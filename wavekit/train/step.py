@@ -63,13 +63,30 @@ def cpu_has_native_bf16() -> bool:
     return False
 
 
-def autocast_dtype(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for ``device`` under ``cfg`` (None = plain float32)."""
+def autocast_dtype(cfg: TrainConfig, device: torch.device, model: nn.Module | None = None) -> torch.dtype | None:
+    """The autocast dtype for ``device`` under ``cfg`` (None = plain float32); a ``model`` whose
+    class says ``mixed_precision = False`` (Tacotron 2) always trains in float32."""
+    if model is not None and not getattr(model, "mixed_precision", True):
+        return None
     if device.type == "cuda" and cfg.amp:
         return torch.bfloat16 if cfg.amp_dtype == "bf16" else torch.float16
     if device.type == "cpu" and cfg.amp_cpu and cpu_has_native_bf16():
         return torch.bfloat16
     return None
+
+
+def describe_precision(cfg: TrainConfig, device: torch.device, model: nn.Module) -> str:
+    """The log's ``precision:`` line: what ``model``'s forward passes compute in under ``cfg``."""
+    dtype = autocast_dtype(cfg, device, model)
+    if dtype is not None:
+        name = "bf16" if dtype == torch.bfloat16 else "fp16"
+        flag = "amp_cpu" if device.type == "cpu" else "amp"
+        return f"{name} autocast, float32 weights and optimizer state (train.{flag}: false for float32)"
+    if autocast_dtype(cfg, device) is not None:
+        return f"float32 ({type(model).__name__} trains in float32: mixed_precision = False)"
+    if device.type == "cpu" and cfg.amp_cpu:
+        return "float32 (no native bf16 on this CPU; train.amp_cpu has no effect)"
+    return "float32"
 
 
 def autocast(device: torch.device, dtype: torch.dtype | None) -> Any:

@@ -16,7 +16,6 @@ index)``; the Trainer calls ``dataset.set_epoch(epoch)`` when it has one.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from contextlib import nullcontext
@@ -35,10 +34,11 @@ from wavekit.config import to_dict
 from wavekit.errors import CheckpointError, ConfigError, WavekitError
 from wavekit.train import checkpoint as ckpt_io
 from wavekit.train import distributed as D
+from wavekit.train import metrics_log
 from wavekit.train.distributed import HasLoss, LossModule
 from wavekit.train.interrupt import deferred_interrupt
 from wavekit.train.optim import EMA, TrainConfig, lr_factor
-from wavekit.train.step import LossStep, autocast, autocast_dtype, make_optimizer
+from wavekit.train.step import LossStep, autocast, autocast_dtype, describe_precision, make_optimizer
 
 
 def _to_device(batch: Any, device: torch.device) -> Any:
@@ -95,8 +95,8 @@ class Trainer:
                            min_ratio=cfg.lr_min_ratio, gamma=cfg.lr_gamma, decay_steps=cfg.lr_decay_steps)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
         self.ema = EMA(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-        # a model that does not train in reduced precision says so (``mixed_precision = False``)
-        self.amp_dtype = autocast_dtype(cfg, self.device) if getattr(model, "mixed_precision", True) else None
+        self.amp_dtype = autocast_dtype(cfg, self.device, model)
+        self.precision = describe_precision(cfg, self.device, model)  # for the log
         self.loss_step = LossStep(self.loss_module, cfg, self.device, self.amp_dtype, log=self._say)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
 
@@ -129,7 +129,7 @@ class Trainer:
         stop = min(cfg.steps, max_steps) if max_steps is not None else cfg.steps
         if self.info.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            self._trim_metrics()
+            metrics_log.trim_after(self.metrics_path, self.step)
         self._rng_snapshot = ckpt_io.rng_state()
         batches = self._batches()
         bar = tqdm(total=stop, initial=self.step, desc="train", unit="step", dynamic_ncols=True,
@@ -286,17 +286,6 @@ class Trainer:
             self.metrics.update(best_valid_loss=valid, best_step=self.step)
             self.save(best_only=True)
 
-    @property
-    def precision(self) -> str:
-        """What the forward passes compute in, for the log (``train.amp`` / ``train.amp_cpu``)."""
-        if self.amp_dtype is None:
-            if autocast_dtype(self.cfg, self.device) is not None:
-                return f"float32 ({type(self.model).__name__} trains in float32: mixed_precision = False)"
-            return "float32" + ("" if self.device.type != "cpu" or not self.cfg.amp_cpu else
-                                " (no native bf16 on this CPU; train.amp_cpu has no effect)")
-        name = "bf16" if self.amp_dtype == torch.bfloat16 else "fp16"
-        return f"{name} autocast, float32 weights and optimizer state (train.amp{'_cpu' if self.device.type == 'cpu' else ''}: false for float32)"
-
     def _log_window(self, window: dict[str, Any], lr: float, bar: tqdm) -> None:
         cfg = self.cfg
         now = time.perf_counter()
@@ -315,26 +304,7 @@ class Trainer:
 
     def _write_metrics(self, record: dict[str, Any]) -> None:
         if self.info.is_main:
-            with open(self.metrics_path, "a") as f:
-                f.write(json.dumps(record) + "\n")
-
-    def _trim_metrics(self) -> None:
-        """Drop metric lines past the resumed step (work after the checkpoint is redone)."""
-        if not self.metrics_path.is_file():
-            return
-        lines = self.metrics_path.read_text().splitlines()
-
-        def keep_line(line: str) -> bool:
-            try:
-                return json.loads(line).get("step", 0) <= self.step
-            except (json.JSONDecodeError, AttributeError):
-                return False  # a line cut short by a crash
-
-        keep = [ln for ln in lines if keep_line(ln)]
-        if len(keep) != len(lines):
-            tmp = self.metrics_path.with_suffix(".jsonl.tmp")
-            tmp.write_text("".join(ln + "\n" for ln in keep))
-            tmp.replace(self.metrics_path)
+            metrics_log.append(self.metrics_path, record)
 
     # ------------------------------------------------------------------ checkpoints
 

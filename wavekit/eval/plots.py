@@ -11,7 +11,6 @@ too) and is re-exported here.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any, Sequence
@@ -25,6 +24,7 @@ import numpy as np  # noqa: E402
 from wavekit.atomic import atomic_path  # noqa: E402
 from wavekit.errors import DataError  # noqa: E402
 from wavekit.plotting import plot_alignment, save_figure  # noqa: F401
+from wavekit.train import metrics_log  # noqa: E402
 
 # Keys of a metrics.jsonl record that are not curves.
 _NOT_CURVES = {"step", "epoch", "time", "wall_time", "elapsed", "lr", "learning_rate", "items_per_s", "samples_per_s", "grad_norm"}
@@ -123,18 +123,7 @@ def read_metrics_jsonl(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: metrics log not found; train first (it is written next to the checkpoints)")
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut short by an interrupted run
-        if isinstance(rec, dict):
-            records.append(rec)
-    return records
+    return metrics_log.read(path)
 
 
 def curves_from_records(records: Sequence[dict]) -> dict[str, tuple[np.ndarray, np.ndarray]]:

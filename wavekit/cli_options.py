@@ -69,3 +69,12 @@ def pick_spelling(value: str | None, old_value: str | None, *, name: str, old: s
     if value is None:
         raise click.UsageError(f"missing option {name}")
     return value
+
+
+POSTFILTER_HELP = ("Match each output's log-mel to its input mel (wavekit.audio.postfilter: band levels per "
+                   "frame, the network's phase kept); --no-postfilter writes the network's output as it is.")
+
+
+def postfilter_option(f: Any) -> Any:
+    """``--postfilter/--no-postfilter`` (default on), the one spelling of every vocoding command."""
+    return click.option("--postfilter/--no-postfilter", default=True, show_default=True, help=POSTFILTER_HELP)(f)

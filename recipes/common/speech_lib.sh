@@ -3,11 +3,14 @@
 #   speech_preprocess MANIFEST   `wavekit preprocess` (resumes: finished items are skipped)
 #   speech_train                 `wavekit train` of the config's vocoder, --resume when a checkpoint exists
 #   speech_vocode [SPEAKERS]     pick held-out utterances (each speaker, or the comma list SPEAKERS) and vocode them
-#   vocode_heldout CKPT HELDOUT GEN  `wavekit vocode` of the mels listed in HELDOUT/heldout.tsv into GEN/<id>.wav:
+#   vocode_heldout CKPT HELDOUT GEN  `wavekit vocode` of the mels listed in HELDOUT/heldout.tsv into GEN/<id>.wav
+#                                (postfiltered; the network output before it in GEN_raw/<id>.wav):
 #                                one call per speaker with --speaker NAME when the vocoder has global conditioning
 #                                (model.gin_channels > 0), else one call; finished wavs are kept (--skip-existing)
 #   speech_evaluate              MCD / LSD / SNR / STOI / PESQ / F0 / V/UV vs the references + comparison plots (eval/),
-#                                then speech_baselines: Griffin-Lim and LPC + noise from the same mels, scored the same way
+#                                (also of GEN_raw: the network before the postfilter, when vocode_heldout wrote it),
+#                                then speech_baselines: Griffin-Lim, LPC + noise and LPC + noise + postfilter
+#                                from the same mels, scored the same way
 #   speech_report TITLE          $exp/report.md
 #   download_vocoder_recipe      all of ljspeech / cmu_arctic / vctk after option parsing (stages 0-5)
 
@@ -39,7 +42,8 @@ heldout_mels() {  # heldout_mels HELDOUT [SPEAKER]: HELDOUT/mel/<speaker>/<id>.n
 
 vocode_heldout() {
   local ckpt=$1 heldout=$2 gen=$3 spk mels
-  local opts=(-c "$ckpt" -o "$gen" --skip-existing --temperature "$(conf_get recipe.temperature 1.0)")
+  local opts=(-c "$ckpt" -o "$gen" --raw-outdir "${gen}_raw" --skip-existing
+    --temperature "$(conf_get recipe.temperature 1.0)")
   if [ "$(conf_get model.gin_channels 0)" -gt 0 ]; then
     for spk in $(tail -n +2 "$heldout/heldout.tsv" | cut -f2 | sort -u); do
       mapfile -t mels < <(heldout_mels "$heldout" "$spk")
@@ -54,14 +58,23 @@ vocode_heldout() {
 speech_evaluate() {
   wk eval speech --ref "$exp/heldout/ref" --gen "$exp/gen" -o "$exp/eval/speech_metrics.json" --plots "$exp/eval/plots" \
     --system "WaveNet ($(basename "$conf" .yaml))"
+  if [ -d "$exp/gen_raw" ]; then
+    wk eval speech --ref "$exp/heldout/ref" --gen "$exp/gen_raw" -o "$exp/eval/speech_metrics_raw.json" \
+      --system "WaveNet ($(basename "$conf" .yaml)), no postfilter"
+  fi
   speech_baselines
 }
 
-# Griffin-Lim and LPC envelope + white noise from the same held-out mels, scored on the same references
-# (eval/baseline_<name>.json, one process for all); the report puts them beside the model. Kept once made.
+# Griffin-Lim, LPC envelope + white noise, and that noise through the vocoder's postfilter, from the same
+# held-out mels, scored on the same references (eval/baseline_<name>.json, one process for all); the report
+# puts them beside the model. Kept once made.
 speech_baselines() {
   local mels
-  [ -f "$exp/eval/baseline_griffin_lim.json" ] && [ -f "$exp/eval/baseline_lpc_noise.json" ] && return 0
+  local name missing=
+  for name in griffin_lim lpc_noise lpc_noise_postfilter; do
+    [ -f "$exp/eval/baseline_$name.json" ] || missing=1
+  done
+  [ -z "$missing" ] && return 0
   mapfile -t mels < <(heldout_mels "$exp/heldout")
   wk eval baselines "${mels[@]}" --data "$dump" -o "$exp/baselines" --ref "$exp/heldout/ref" --metrics-dir "$exp/eval"
 }

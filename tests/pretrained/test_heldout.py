@@ -69,7 +69,7 @@ def test_copy_synthesis_scores_each_group_beside_the_baselines(heldout_list: Pat
     results = copy_synthesis(vocoder, items, out, max_seconds=0.5)
     assert list(results) == ["seen voices", "unseen voice"]
     for group, ids in (("seen voices", {"a1", "a2"}), ("unseen voice", {"hs1"})):
-        assert set(results[group]) == {"model", "griffin_lim", "lpc_noise"}
+        assert set(results[group]) == {"model", "model_raw", "griffin_lim", "lpc_noise", "lpc_noise_postfilter"}
         for res in results[group].values():
             assert res["group"] == group and {u["id"] for u in res["utterances"]} == ids
             assert 0.0 < res["mean"]["ref_seconds"] <= 0.5 * len(ids)
@@ -82,7 +82,12 @@ def test_copy_synthesis_scores_each_group_beside_the_baselines(heldout_list: Pat
     np.testing.assert_allclose(STATS_B.denormalize(mel), log_mel_spectrogram(wav, MelConfig()), atol=2e-3)
     gen = out / "gen" / "2_unseen_voice" / "hs1.wav"
     assert len(load_wav(gen)) == len(load_wav(out / "ref" / "2_unseen_voice" / "hs1.wav"))
-    for name in ("speech_metrics.json", "baseline_griffin_lim.json", "baseline_lpc_noise.json"):
+    # the network's own output is kept beside the postfiltered one, and scored under its own name
+    raw = load_wav(out / "gen_raw" / "2_unseen_voice" / "hs1.wav")
+    assert len(raw) == len(load_wav(gen)) and not np.array_equal(raw, load_wav(gen))
+    assert results["unseen voice"]["model_raw"]["system"].endswith(", no postfilter")
+    for name in ("speech_metrics.json", "speech_metrics_raw.json", "baseline_griffin_lim.json",
+                 "baseline_lpc_noise.json", "baseline_lpc_noise_postfilter.json"):
         assert (out / "eval" / "2_unseen_voice" / name).is_file()
     stamp = gen.stat().st_mtime_ns
     copy_synthesis(vocoder, items, out, max_seconds=0.5)  # a rerun keeps finished files

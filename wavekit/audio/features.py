@@ -114,21 +114,64 @@ def log_mel_spectrogram(wav: Any, cfg: MelConfig = MelConfig()) -> Any:
     single = x.dim() == 1
     x = x.to(dtype)
     x = x[None] if single else x
-    batch, hop = x.shape[0], cfg.hop_length
-    frames = x.shape[1] // hop
-    if frames == 0:
-        out = torch.zeros(batch, cfg.n_mels, 0, dtype=dtype, device=x.device)
+    if x.shape[1] // cfg.hop_length == 0:
+        out = torch.zeros(x.shape[0], cfg.n_mels, 0, dtype=dtype, device=x.device)
     else:
-        x = x[:, : frames * hop]
-        left, right = cfg.padding
-        mode = "reflect" if frames * hop > max(left, right) else "constant"
-        x = F.pad(x[:, None, :], (left, right), mode=mode)[:, 0]
-        window = torch.hann_window(cfg.win_length, periodic=True, dtype=dtype, device=x.device)
-        spec = torch.stft(
-            x, cfg.n_fft, hop_length=hop, win_length=cfg.win_length, window=window, center=False, return_complex=True
-        ).abs()  # (B, n_fft // 2 + 1, frames)
         basis = torch.from_numpy(mel_filter_bank(cfg)).to(device=x.device, dtype=dtype)
-        out = torch.log(torch.clamp(torch.matmul(basis, spec), min=cfg.log_floor))
+        out = torch.log(torch.clamp(torch.matmul(basis, _stft(x, cfg).abs()), min=cfg.log_floor))
     if single:
         out = out[0]
     return out.numpy() if as_numpy else out
+
+
+def _stft(x: torch.Tensor, cfg: MelConfig) -> torch.Tensor:
+    """Complex STFT (B, n_fft // 2 + 1, T // hop) of real (B, T), T >= hop, with the framing defined above."""
+    hop = cfg.hop_length
+    frames = x.shape[1] // hop
+    x = x[:, : frames * hop]
+    left, right = cfg.padding
+    mode = "reflect" if frames * hop > max(left, right) else "constant"
+    x = F.pad(x[:, None, :], (left, right), mode=mode)[:, 0]
+    window = torch.hann_window(cfg.win_length, periodic=True, dtype=x.dtype, device=x.device)
+    return torch.stft(x, cfg.n_fft, hop_length=hop, win_length=cfg.win_length, window=window, center=False,
+                      return_complex=True)
+
+
+def stft(wav: torch.Tensor, cfg: MelConfig = MelConfig()) -> torch.Tensor:
+    """Complex STFT of ``wav`` (T,) or (B, T) -> (n_freq, frames) or (B, n_freq, frames), n_freq = n_fft // 2 + 1.
+
+    The analysis of :func:`log_mel_spectrogram` (same padding, window and
+    frames, ``frames == T // hop_length >= 1``): ``log_mel_spectrogram(wav)``
+    is ``log(max(mel_filter_bank(cfg) @ |stft(wav)|, log_floor))``.
+    :func:`istft` inverts it.
+    """
+    if not wav.is_floating_point() or wav.dim() not in (1, 2) or wav.shape[-1] < cfg.hop_length:
+        raise FeatureError(f"stft expects floating-point audio of shape (T,) or (B, T) with T >= hop_length "
+                           f"({cfg.hop_length}), got {tuple(wav.shape)} {wav.dtype}")
+    spec = _stft(wav.reshape(-1, wav.shape[-1]), cfg)
+    return spec[0] if wav.dim() == 1 else spec
+
+
+def istft(spec: torch.Tensor, cfg: MelConfig = MelConfig()) -> torch.Tensor:
+    """Waveform (frames * hop,) or (B, frames * hop) from a complex STFT laid out as :func:`stft` makes it.
+
+    Weighted overlap-add (the analysis window again, divided by the summed
+    squared windows), so ``istft(stft(x)) == x`` for ``x`` of ``frames * hop``
+    samples, to rounding (a modified spectrum gives the least-squares signal).
+    """
+    if not spec.is_complex() or spec.dim() not in (2, 3) or spec.shape[-2] != cfg.n_fft // 2 + 1:
+        raise FeatureError(f"istft expects a complex spectrum of shape ({cfg.n_fft // 2 + 1}, frames) or "
+                           f"(B, {cfg.n_fft // 2 + 1}, frames), got {tuple(spec.shape)} {spec.dtype}")
+    s = spec.reshape(-1, *spec.shape[-2:])
+    hop, frames = cfg.hop_length, s.shape[-1]
+    real = torch.float64 if s.dtype == torch.complex128 else torch.float32
+    window = torch.hann_window(cfg.win_length, periodic=True, dtype=real, device=s.device)
+    window = F.pad(window, ((cfg.n_fft - cfg.win_length) // 2, (cfg.n_fft - cfg.win_length + 1) // 2))
+    chunks = torch.fft.irfft(s, n=cfg.n_fft, dim=1) * window[None, :, None]  # (B, n_fft, frames)
+    length = (frames - 1) * hop + cfg.n_fft
+    fold = dict(output_size=(1, length), kernel_size=(1, cfg.n_fft), stride=(1, hop))
+    y = F.fold(chunks, **fold)[:, 0, 0]
+    norm = F.fold((window**2)[None, :, None].expand(1, -1, frames).contiguous(), **fold)[0, 0, 0]
+    left = cfg.padding[0]
+    out = (y / norm.clamp(min=1e-8))[:, left : left + frames * hop]
+    return out[0] if spec.dim() == 2 else out

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from wavekit.atomic import write_text_atomic
-from wavekit.cli_options import outdir_option, pick_outdir, pick_spelling
+from wavekit.cli_options import outdir_option, pick_outdir, pick_spelling, postfilter_option
 from wavekit.eval.baselines import BASELINES
 from wavekit.eval.metrics import ALIGN_MODES, SpectralConfig
 from wavekit.eval.report import build_report
@@ -95,7 +95,7 @@ def speech_cmd(refs: tuple[Path, ...], gen_dir: Path, output: Path | None, align
               help="... into METRICS_DIR/baseline_<name>.json (labelled as baselines for the report).")
 def baselines_cmd(mels: tuple[Path, ...], data_root: Path, outdir: str | None, old_outdir: str | None,
                   names: tuple[str, ...], raw: bool, seed: int, refs: tuple[Path, ...], metrics_dir: Path | None) -> None:
-    """Classical vocoders from the same mels: Griffin-Lim and LPC envelope + white noise.
+    """Classical vocoders from the same mels: Griffin-Lim, LPC envelope + white noise, and that noise postfiltered.
 
     MELS are .npy files or folders of them (searched recursively), as `wavekit vocode` reads them.
     With --ref and --metrics-dir each baseline is then scored like `wavekit eval speech --system NAME --baseline`.
@@ -200,14 +200,17 @@ def tts_cmd(checkpoint: str | None, acoustic: str | None, data_root: Path, split
 @click.option("--system", default=None, help="Name of the vocoder in the report (default: from the checkpoint).")
 @click.option("--report/--no-report", default=True, show_default=True,
               help="Write OUTDIR/report.md (a recipe reports its whole experiment folder instead).")
+@postfilter_option
 def copy_synthesis_cmd(checkpoint: str, list_path: Path, root: Path | None, outdir: str | None,
                        old_outdir: str | None, per_group: int | None, max_seconds: float, temperature: float,
-                       seed: int, title: str | None, system: str | None, report: bool) -> None:
-    """Vocode the real speech of a held-out list and score it beside Griffin-Lim and LPC + noise, per group.
+                       seed: int, title: str | None, system: str | None, report: bool, postfilter: bool) -> None:
+    """Vocode the real speech of a held-out list and score it beside the classical baselines, per group.
 
     Each utterance is analysed with the vocoder's own mel settings and
-    normalisation; the report (OUTDIR/report.md) compares the three systems once
-    per group of the list (e.g. trained speakers, held-out speaker).
+    normalisation; the vocoder's output (postfiltered, and as the network made
+    it) is scored beside Griffin-Lim, LPC + noise and LPC + noise through the
+    same postfilter; the report (OUTDIR/report.md) compares them once per group
+    of the list (e.g. trained speakers, held-out speaker).
 
     \b
     Example:
@@ -223,7 +226,7 @@ def copy_synthesis_cmd(checkpoint: str, list_path: Path, root: Path | None, outd
     with tqdm(desc="vocode", unit="sample", unit_scale=True) as bar:
         results = copy_synthesis(checkpoint, items, out_dir, max_seconds=max_seconds, temperature=temperature,
                                  seed=seed, system=system or f"WaveNet ({Path(checkpoint).name})",
-                                 on_samples=bar.update)
+                                 postfilter=postfilter, on_samples=bar.update)
     header = f"{'group':<28} {'system':<36} " + " ".join(f"{label:>8}" for _, label in SPEECH_COLUMNS)
     click.echo(header)
     for row in summary_rows(results):

@@ -8,12 +8,15 @@ hs``), ``path`` is the audio file, relative to ``root`` (or absolute).
 :func:`copy_synthesis` treats every item as ``wavekit preprocess`` would
 (resampled to the vocoder's rate, cut to a whole number of frames and to at
 most ``max_seconds``, stored as 16-bit PCM), takes its log-mel with the
-vocoder's own mel settings and normalisation, vocodes it, makes Griffin-Lim
-and LPC-plus-noise from the same mel, and scores all three with
-:func:`wavekit.eval.speech.evaluate_speech`, group by group. Layout of ``out``::
+vocoder's own mel settings and normalisation, vocodes it (through the
+mel-consistency postfilter by default, keeping the network's own output
+too), makes the baselines of :mod:`wavekit.eval.baselines` from the same mel,
+and scores them all with :func:`wavekit.eval.speech.evaluate_speech`, group
+by group. Layout of ``out``::
 
-    ref/<g>/<id>.wav  mel/<g>/<id>.npy  gen/<g>/<id>.wav  baselines/<name>/<g>/<id>.wav
-    eval/<g>/speech_metrics.json  eval/<g>/baseline_<name>.json     (each result carries "group")
+    ref/<g>/<id>.wav  mel/<g>/<id>.npy  gen/<g>/<id>.wav  gen_raw/<g>/<id>.wav  baselines/<name>/<g>/<id>.wav
+    eval/<g>/speech_metrics.json  eval/<g>/speech_metrics_raw.json  eval/<g>/baseline_<name>.json
+    (each result carries "group"; gen_raw and speech_metrics_raw only with the postfilter)
 
 where ``<g>`` is ``<n>_<group label>``, numbered in list order
 
@@ -138,18 +141,22 @@ def copy_synthesis(
     slots: int = 8,
     baselines: Sequence[str] = BASELINES,
     system: str = "WaveNet",
+    postfilter: bool = True,
     on_samples: Callable[[int], None] | None = None,
 ) -> dict[str, dict[str, dict]]:
     """Vocode ``items`` with ``vocoder`` and score it and ``baselines`` per group; see the module docstring.
 
     ``vocoder``: a :class:`wavekit.checkpoint.LoadedModel`, or a checkpoint path / ``"pretrained:vocoder"``.
-    Returns ``{group: {"model": result, <baseline name>: result, ...}}`` (results of
+    ``postfilter``: the vocoder's output goes through the mel-consistency postfilter
+    (:mod:`wavekit.audio.postfilter`); the network's output before it is then kept in
+    ``out/gen_raw`` and scored as ``"model_raw"``.
+    Returns ``{group: {"model": result, ["model_raw": result,] <baseline name>: result, ...}}`` (results of
     :func:`~wavekit.eval.speech.evaluate_speech`, each with ``"group"``); the JSON files are written too.
     """
     from wavekit.audio.io import save_wav
     from wavekit.checkpoint import LoadedModel, load
     from wavekit.eval.speech import evaluate_speech
-    from wavekit.generate.vocode import audio_settings, vocode_files
+    from wavekit.generate.vocode import OutputOptions, audio_settings, vocode_files
 
     if not items:
         raise DataError("no held-out items to copy-synthesise")
@@ -164,8 +171,9 @@ def copy_synthesis(
         mine = [it for it in items if it.group == group]
         g = slug(group, index)
         mels = [prepare_item(it, out, g, mel_cfg, stats, max_seconds) for it in mine]
+        raw_dir = out / "gen_raw" / g if postfilter else None
         vocode_files(loaded, mels, out / "gen" / g, slots=slots, temperature=temperature, seed=seed,
-                     skip_existing=True, on_samples=on_samples)
+                     skip_existing=True, output=OutputOptions(postfilter, raw_dir), on_samples=on_samples)
         for name in baselines:
             for m in mels:
                 target = out / "baselines" / name / g / f"{m.stem}.wav"
@@ -176,6 +184,10 @@ def copy_synthesis(
         model = evaluate_speech(refs, out / "gen" / g, system=system)
         results[group] = {"model": {**model, "group": group}}
         _write_json(out / "eval" / g / "speech_metrics.json", results[group]["model"])
+        if raw_dir is not None and all((raw_dir / f"{m.stem}.wav").is_file() for m in mels):
+            raw = evaluate_speech(refs, raw_dir, system=f"{system}, no postfilter")
+            results[group]["model_raw"] = {**raw, "group": group}
+            _write_json(out / "eval" / g / "speech_metrics_raw.json", results[group]["model_raw"])
         for name in baselines:
             res = evaluate_speech(refs, out / "baselines" / name / g, system=BASELINE_LABELS[name], baseline=True)
             results[group][name] = {**res, "group": group}

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
+from wavekit.cli_options import postfilter_option
 from wavekit.errors import CheckpointError, ConfigError, WavekitError
 
 if TYPE_CHECKING:
@@ -50,9 +51,12 @@ SPEAKER_HELP = "Speaker id, or a name the checkpoint records (models with global
 @click.option("--speaker", default=None, metavar="ID|NAME", help=SPEAKER_HELP + " Used for every input.")
 @click.option("--skip-existing", is_flag=True, help="Leave inputs whose OUTDIR/<name>.wav exists (resume a run).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help=DEVICE_HELP)
+@postfilter_option
+@click.option("--raw-outdir", default=None, type=click.Path(file_okay=False),
+              help="Also write the network's output before the postfilter here (to compare the two).")
 def vocode(
     checkpoint: str, inputs: tuple[str, ...], outdir: str, slots: int, temperature: float, seed: int,
-    speaker: str | None, skip_existing: bool, device: str,
+    speaker: str | None, skip_existing: bool, device: str, postfilter: bool, raw_outdir: str | None,
 ) -> None:
     """Turn mel .npy files, audio files (copy synthesis) or folders of them into waveforms.
 
@@ -60,7 +64,8 @@ def vocode(
     pretrained:vocoder`): 16 kHz, 80-band log-mel, any voice.
 
     Mel files must hold the checkpoint's normalised log-mel (n_mels, frames).
-    Each output OUTDIR/<name>.wav is written as soon as it is finished. A
+    By default each waveform's band levels are then matched to its mel
+    (--no-postfilter: the network's samples as they are). Each output OUTDIR/<name>.wav is written as soon as it is finished. A
     multi-speaker vocoder needs --speaker; vocode each speaker's files in
     their own call.
 
@@ -71,13 +76,13 @@ def vocode(
     """
     from tqdm import tqdm
 
-    from wavekit.generate.plan import plan_vocode
+    from wavekit.generate.plan import OutputOptions, plan_vocode
     from wavekit.generate.vocode import RateMeter, run_plan
 
     model = _load(checkpoint, device)
     plan = plan_vocode(
         model, inputs, outdir, slots=slots, temperature=temperature, seed=seed, device=device, speaker=speaker,
-        skip_existing=skip_existing, origin=checkpoint,
+        skip_existing=skip_existing, origin=checkpoint, output=OutputOptions(postfilter, raw_outdir),
     )
     meter = RateMeter(plan.sample_rate)
     with tqdm(desc="vocode", unit="sample", unit_scale=True) as bar:

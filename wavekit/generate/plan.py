@@ -35,6 +35,7 @@ import numpy as np
 from wavekit.atomic import check_free_space, check_writable_dir, clean_stale_temps
 from wavekit.audio.features import MelConfig, log_mel_spectrogram
 from wavekit.audio.io import AUDIO_SUFFIXES, load_wav
+from wavekit.audio.postfilter import PostfilterConfig, mel_postfilter
 from wavekit.audio.stats import FeatureStats
 from wavekit.checkpoint import extra_of, model_of
 from wavekit.config import from_dict
@@ -198,6 +199,48 @@ class EngineSettings:
     device: str | None
 
 
+@dataclass(frozen=True)
+class Postfilter:
+    """The mel-consistency postfilter of a plan (:mod:`wavekit.audio.postfilter`) with the checkpoint's features."""
+
+    mel: MelConfig
+    stats: FeatureStats
+    config: PostfilterConfig = PostfilterConfig()
+
+    def apply(self, wav: np.ndarray, mel: np.ndarray) -> np.ndarray:
+        """``wav`` (T,) vocoded from the normalised ``mel`` (n_mels, frames) -> (T,) float32, its log-mel matched."""
+        return mel_postfilter(wav, self.stats.denormalize(mel), self.mel, self.config)
+
+
+def postfilter_for(model: Any, enabled: bool = True) -> Postfilter | None:
+    """The postfilter for ``model``'s output: None when ``enabled`` is False, or when the checkpoint does not
+    record mel settings and statistics of the bands it is conditioned on (then there is no mel to match)."""
+    settings = audio_settings(model)
+    bands = model_of(model).config.cin_channels
+    if not enabled or settings.mel is None or settings.stats is None or settings.mel.n_mels != bands:
+        return None
+    return Postfilter(settings.mel, settings.stats)
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """What a vocode run writes besides plain samples: ``postfilter`` (match each output's log-mel to its mel,
+    :func:`postfilter_for`) and ``raw_outdir`` (also write the network's output before the postfilter there)."""
+
+    postfilter: bool = True
+    raw_outdir: str | Path | None = None
+
+
+@dataclass(frozen=True)
+class WriteSettings:
+    """How a plan writes: wavs at ``sample_rate``, through ``postfilter`` (None: as generated), and the
+    network's output before it to ``raw_targets`` (None: not written), one per input."""
+
+    sample_rate: int
+    postfilter: Postfilter | None = None
+    raw_targets: tuple[Path, ...] | None = None
+
+
 @dataclass(frozen=True, eq=False)
 class VocodePlan:
     """A checked ``wavekit vocode`` run (made by :func:`plan_vocode`; trusted by whoever runs it).
@@ -207,8 +250,9 @@ class VocodePlan:
     exist and are kept, ``skip_existing``); ``mels``: the checked normalised
     mel (cin_channels, frames) float32 of each ``todo`` input; ``speaker``: the
     resolved id or None; ``hop_length``: the model's samples per frame;
-    ``sample_rate`` of the written files; ``temperature`` >= 0; input i uses
-    seed ``seed + i``; ``engine``: the engine's batch slots and device.
+    ``temperature`` >= 0; input i uses seed ``seed + i``; ``engine``: the
+    engine's batch slots and device; ``write``: sample rate, postfilter and
+    raw outputs of the written files.
     """
 
     inputs: tuple[Path, ...]
@@ -218,10 +262,15 @@ class VocodePlan:
     outdir: Path
     speaker: int | None
     hop_length: int
-    sample_rate: int
     temperature: float
     seed: int
     engine: EngineSettings
+    write: WriteSettings
+
+    @property
+    def sample_rate(self) -> int:
+        """Sample rate of the written files."""
+        return self.write.sample_rate
 
     @property
     def kept(self) -> int:
@@ -248,6 +297,7 @@ def plan_vocode(
     speaker: str | int | None = None,
     skip_existing: bool = False,
     origin: str | None = None,
+    output: OutputOptions = OutputOptions(),
 ) -> VocodePlan:
     """Check a vocode run and resolve everything it needs: the one place its inputs are checked.
 
@@ -258,7 +308,9 @@ def plan_vocode(
     output name; then, unless every output exists and ``skip_existing``, every
     mel to vocode is loaded and checked (:func:`load_mel`) and the output folder
     is prepared (created, proven writable, stale temporaries of dead runs
-    removed) with room for the wav files. Raises a
+    removed) with room for the wav files (and ``output.raw_outdir`` likewise,
+    where the network's output before the postfilter goes); ``output``: see
+    :class:`OutputOptions`. Raises a
     :class:`~wavekit.errors.WavekitError` subclass for any user mistake.
     ``model``: a :class:`~wavekit.checkpoint.LoadedModel` (or a ``wavekit.load`` model).
     """
@@ -279,15 +331,20 @@ def plan_vocode(
         if t in seen:
             raise WavekitError(f"{seen[t]} and {p} would both be written to {t}; rename one or vocode them separately")
         seen[t] = p
+    raw = Path(output.raw_outdir) if output.raw_outdir is not None else None
+    if raw is not None and raw.resolve() == out.resolve():
+        raise WavekitError(f"the raw output folder {raw} is the output folder; pass a different one")
     todo = [i for i, t in enumerate(targets) if not (skip_existing and t.is_file())]
     mels = [load_mel(files[i], settings, cfg.cin_channels) for i in todo]
     if todo:
-        check_writable_dir(out)  # before any audio is generated: a read-only or misnamed folder fails now
-        clean_stale_temps(out)
         samples = sum(m.shape[1] * cfg.hop_length for m in mels)  # what the plan's requests will generate
-        check_free_space(out, 44 * len(mels) + 2 * samples, f"the {len(mels)} wav file(s)")
+        for folder in (out, raw) if raw is not None else (out,):
+            check_writable_dir(folder)  # before any audio is generated: a read-only or misnamed folder fails now
+            clean_stale_temps(folder)
+            check_free_space(folder, 44 * len(mels) + 2 * samples, f"the {len(mels)} wav file(s)")
     return VocodePlan(
         inputs=tuple(files), targets=tuple(targets), todo=tuple(todo), mels=tuple(mels), outdir=out, speaker=sid,
-        hop_length=cfg.hop_length, sample_rate=sample_rate, temperature=temperature, seed=seed,
-        engine=EngineSettings(slots, device),
+        hop_length=cfg.hop_length, temperature=temperature, seed=seed, engine=EngineSettings(slots, device),
+        write=WriteSettings(sample_rate, postfilter_for(model, output.postfilter),
+                            tuple(raw / t.name for t in targets) if raw is not None else None),
     )

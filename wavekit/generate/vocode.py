@@ -28,6 +28,7 @@ from wavekit.generate.engine import GenerationEngine
 from wavekit.generate.plan import (
     MEL_SUFFIX,
     AudioSettings,
+    OutputOptions,
     VocodePlan,
     audio_settings,
     check_sampling,
@@ -39,7 +40,7 @@ from wavekit.generate.plan import (
 )
 
 __all__ = [
-    "MEL_SUFFIX", "AudioSettings", "RateMeter", "VocodePlan", "audio_settings", "check_sampling", "collect_inputs",
+    "MEL_SUFFIX", "AudioSettings", "OutputOptions", "RateMeter", "VocodePlan", "audio_settings", "check_sampling", "collect_inputs",
     "load_mel", "plan_vocode", "realtime_factor", "resolve_speaker", "run_plan", "speaker_names", "vocode_files",
 ]
 
@@ -55,6 +56,7 @@ def vocode_files(
     device: str | None = None,
     speaker: str | int | None = None,
     skip_existing: bool = False,
+    output: OutputOptions = OutputOptions(),
     on_samples: Callable[[int], None] | None = None,
     on_file: Callable[[Path], None] | None = None,
 ) -> list[Path]:
@@ -66,12 +68,15 @@ def vocode_files(
     leave inputs whose wav already exists alone. All inputs are checked
     before any generation starts (:func:`plan_vocode`), so a bad file fails
     fast. ``device``: where the engine runs (default the model's; "cuda": the
-    torch step replayed as a CUDA graph). ``model``: a
+    torch step replayed as a CUDA graph). ``output``: the postfilter (on by
+    default: each output's log-mel matched to its mel, :mod:`wavekit.audio.postfilter`;
+    skipped for a checkpoint without mel settings) and where the network's
+    output before it goes (:class:`~wavekit.generate.plan.OutputOptions`). ``model``: a
     :class:`~wavekit.checkpoint.LoadedModel` (or a model from ``wavekit.load``).
     """
     plan = plan_vocode(
         model, inputs, outdir, slots=slots, temperature=temperature, seed=seed, device=device, speaker=speaker,
-        skip_existing=skip_existing,
+        skip_existing=skip_existing, output=output,
     )
     return run_plan(model, plan, on_samples=on_samples, on_file=on_file)
 
@@ -92,9 +97,14 @@ def run_plan(
     for request in plan.requests():
         engine.submit(request)
     written: dict[int, Path] = {}
+    mel_of = dict(zip(plan.todo, plan.mels))
     for i, wav in engine.run(progress=on_samples):
         target = plan.targets[i]
         try:
+            if plan.write.raw_targets is not None:
+                save_wav(plan.write.raw_targets[i], wav, plan.sample_rate)
+            if plan.write.postfilter is not None:
+                wav = plan.write.postfilter.apply(wav, mel_of[i])
             save_wav(target, wav, plan.sample_rate)
         except OutputError as e:
             raise OutputError(f"{e}; the {len(written)} file(s) finished so far are kept: "

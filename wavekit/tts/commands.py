@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from wavekit.cli_options import postfilter_option
 from wavekit.errors import TextError
 
 
@@ -39,8 +40,9 @@ def _read_lines(path: Path) -> list[tuple[int, str]]:
 @click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda.")
 @click.option("--plot", is_flag=True, help="Also write each line's attention alignment as a PNG next to its wav.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@postfilter_option
 def synthesize(text, acoustic, vocoder, output, text_file, batch_size, temperature, seed, speaker, max_frames, device,
-               plot, quiet) -> None:
+               plot, quiet, postfilter) -> None:
     """Speak TEXT (or every line of --text-file) with an acoustic model and a WaveNet vocoder.
 
     Without --acoustic / --vocoder the models embedded in wavekit are used
@@ -83,7 +85,7 @@ def synthesize(text, acoustic, vocoder, output, text_file, batch_size, temperatu
     for start in range(0, len(todo), batch_size):
         chunk = todo[start : start + batch_size]
         results = synth.synthesize([t for t, _ in chunk], batch_size=batch_size, temperature=temperature,
-                                   seed=seed + start, max_frames=max_frames)
+                                   seed=seed + start, max_frames=max_frames, postfilter=postfilter)
         for (_, path), res in zip(chunk, results):
             save_wav(path, res.wav, synth.sample_rate)
             if plot:

@@ -144,7 +144,7 @@ class Synthesizer:
     @torch.no_grad()
     def vocode(
         self, mels: list[torch.Tensor], temperature: float = 1.0, seed: int | None = 0, batch_size: int = 8,
-        progress: Callable[[int], None] | None = None,
+        progress: Callable[[int], None] | None = None, postfilter: bool = True,
     ) -> list[np.ndarray]:
         """Vocoder-normalised mels (n_mels, F_i) -> float32 waveforms of F_i * hop samples.
 
@@ -152,8 +152,12 @@ class Synthesizer:
         (``batch_size`` slots, continuous batching: a finished line frees its
         slot for the next); line i uses seed ``seed + i``, so it sounds the same
         whatever else is synthesised with it. ``progress(1)`` per finished line.
+        ``postfilter``: match each waveform's log-mel to its mel (:mod:`wavekit.audio.postfilter`).
         """
         from wavekit.generate.engine import GenerationEngine, Request, stream_seeds
+        from wavekit.generate.plan import Postfilter
+
+        matcher = Postfilter(self.mel_config, self.vocoder_stats) if postfilter else None
 
         param = next(self.vocoder.parameters())
         seeds = stream_seeds(seed, len(mels))
@@ -163,6 +167,8 @@ class Synthesizer:
                                   temperature=temperature, seed=seeds[i], key=i))
         wavs: dict[int, np.ndarray] = {}
         for i, wav in engine.run():
+            if matcher is not None:
+                wav = matcher.apply(wav, mels[i].detach().float().cpu().numpy())
             wavs[i] = np.clip(wav, -1.0, 1.0).astype(np.float32)
             if progress is not None:
                 progress(1)
@@ -170,14 +176,15 @@ class Synthesizer:
 
     def synthesize(
         self, texts: list[str], batch_size: int = 8, temperature: float = 1.0, seed: int | None = 0,
-        max_frames: int | None = None, progress: Callable[[int], None] | None = None,
+        max_frames: int | None = None, progress: Callable[[int], None] | None = None, postfilter: bool = True,
     ) -> list[SynthesisResult]:
-        """Texts -> waveforms, batched. ``seed`` makes pre-net dropout and sampling repeatable."""
+        """Texts -> waveforms, batched. ``seed`` makes pre-net dropout and sampling repeatable; ``postfilter``
+        as in :meth:`vocode`."""
         if seed is not None:
             torch.manual_seed(seed)
         decoded = self.text_to_mel(texts, batch_size=batch_size, max_frames=max_frames)
         wavs = self.vocode([m for m, _, _ in decoded], temperature=temperature, seed=seed,
-                           batch_size=batch_size, progress=progress)
+                           batch_size=batch_size, progress=progress, postfilter=postfilter)
         return [SynthesisResult(t, w, m, a, s) for t, w, (m, a, s) in zip(texts, wavs, decoded)]
 
 

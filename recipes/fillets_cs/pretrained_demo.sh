@@ -8,7 +8,8 @@
 # 2 copy   copy-synthesise held-out real Czech speech that the embedded vocoder never heard in
 #          training (the first --per-group utterances of each group of conf/pretrained_heldout.tsv,
 #          the very list conf/pretrained.yaml held out: trained speakers m and v, and the
-#          held-out speaker hs), beside Griffin-Lim and LPC + noise from the same mels
+#          held-out speaker hs), beside Griffin-Lim, LPC + noise and LPC + noise + postfilter
+#          from the same mels (and the network's output before the postfilter, copy/gen_raw)
 # 3 report $exp/report.md: metrics per group, spectrogram stacks, links to every wav
 # A model that is not installed in this copy of wavekit is skipped with one line (never an error).
 set -euo pipefail

@@ -9,8 +9,8 @@
 #   bash recipes/fillets_cs/run.sh --conf conf/pretrained.yaml --exp exp/pretrained_vocoder   # the embedded vocoder
 #
 # Stages: 0 check data, 1 prepare manifest, 2 preprocess, 3 train, 4 vocode held-out
-# utterances of both speakers, 5 evaluate (the model, then Griffin-Lim and LPC + white noise
-# from the same mels) + report. Every stage resumes: rerun the same
+# utterances of both speakers, 5 evaluate (the model with and without its postfilter, then
+# Griffin-Lim, LPC + white noise and that noise postfiltered, from the same mels) + report. Every stage resumes: rerun the same
 # command after Ctrl-C. Everything lands in --exp (default exp/fillets_cs_<conf name>).
 # A config with recipe.heldout_list (conf/pretrained.yaml) trains on every voice but the
 # recipe.exclude_speakers and the listed files; stage 4 then copy-synthesises that list and

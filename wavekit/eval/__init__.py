@@ -4,7 +4,7 @@
 SNR, held-out NLL and bits/dim; ``wavekit.eval.perceptual``: STOI and
 wide-band PESQ; ``wavekit.eval.pitch``: F0 RMSE (cents) and V/UV error.
 ``wavekit.eval.speech``: folder-level reference-vs-generated evaluation.
-``wavekit.eval.baselines``: Griffin-Lim and LPC + white noise from the mel;
+``wavekit.eval.baselines``: Griffin-Lim, LPC + white noise and that noise postfiltered, from the mel;
 ``wavekit.eval.compare``: the report's model-vs-baselines table. ``wavekit.eval.plots``: PNG figures.
 ``wavekit.eval.report``: ``report.md`` for a recipe experiment folder.
 """

@@ -1,11 +1,12 @@
-"""Audio front end: file I/O, mu-law, log-mel features and statistics, linear prediction, preprocessing, datasets.
+"""Audio front end: file I/O, mu-law, log-mel features and statistics, linear prediction, the mel-consistency
+postfilter, preprocessing, datasets.
 
 See :mod:`wavekit.audio.features` for the exact mel definition and
 :mod:`wavekit.audio.preprocess` for the on-disk layout of a preprocessed corpus.
 """
 
 from wavekit.audio.datasets import AudioDataset, Corpus, collate_audio, load_corpus
-from wavekit.audio.features import MelConfig, log_mel_spectrogram, mel_filter_bank
+from wavekit.audio.features import MelConfig, istft, log_mel_spectrogram, mel_filter_bank, stft
 from wavekit.audio.io import load_wav, save_wav
 from wavekit.audio.lpc import (
     LPCConfig,
@@ -18,6 +19,7 @@ from wavekit.audio.lpc import (
     preemphasis,
 )
 from wavekit.audio.mulaw import mulaw_decode, mulaw_encode
+from wavekit.audio.postfilter import PostfilterConfig, mel_postfilter
 from wavekit.audio.preprocess import PreprocessSummary, preprocess_corpus
 from wavekit.audio.stats import FeatureStats
 
@@ -27,9 +29,11 @@ __all__ = [
     "FeatureStats",
     "LPCConfig",
     "MelConfig",
+    "PostfilterConfig",
     "PreprocessSummary",
     "collate_audio",
     "deemphasis",
+    "istft",
     "levinson_durbin",
     "load_corpus",
     "load_wav",
@@ -38,10 +42,12 @@ __all__ = [
     "lpc_from_mel",
     "lpc_from_waveform",
     "mel_filter_bank",
+    "mel_postfilter",
     "mel_to_linear",
     "mulaw_decode",
     "mulaw_encode",
     "preemphasis",
     "preprocess_corpus",
     "save_wav",
+    "stft",
 ]

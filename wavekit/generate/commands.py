@@ -65,9 +65,9 @@ def vocode(
 
     Mel files must hold the checkpoint's normalised log-mel (n_mels, frames).
     By default each waveform's band levels are then matched to its mel
-    (--no-postfilter: the network's samples as they are). Each output OUTDIR/<name>.wav is written as soon as it is finished. A
-    multi-speaker vocoder needs --speaker; vocode each speaker's files in
-    their own call.
+    (--no-postfilter: the network's samples as they are). Each output
+    OUTDIR/<name>.wav is written as soon as it is finished. A multi-speaker
+    vocoder needs --speaker; vocode each speaker's files in their own call.
 
     \b
     Examples:

@@ -40,8 +40,8 @@ from wavekit.generate.plan import (
 )
 
 __all__ = [
-    "MEL_SUFFIX", "AudioSettings", "OutputOptions", "RateMeter", "VocodePlan", "audio_settings", "check_sampling", "collect_inputs",
-    "load_mel", "plan_vocode", "realtime_factor", "resolve_speaker", "run_plan", "speaker_names", "vocode_files",
+    "MEL_SUFFIX", "AudioSettings", "OutputOptions", "RateMeter", "VocodePlan", "audio_settings", "check_sampling",
+    "collect_inputs", "load_mel", "plan_vocode", "realtime_factor", "resolve_speaker", "run_plan", "speaker_names", "vocode_files",
 ]
 
 

@@ -71,7 +71,7 @@ speech_evaluate() {
 speech_baselines() {
   local mels
   local name missing=
-  for name in griffin_lim lpc_noise lpc_noise_postfilter; do
+  for name in $("$PY" -c 'from wavekit.eval.baselines import BASELINES; print(*BASELINES)'); do
     [ -f "$exp/eval/baseline_$name.json" ] || missing=1
   done
   [ -z "$missing" ] && return 0

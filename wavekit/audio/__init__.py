@@ -19,7 +19,7 @@ from wavekit.audio.lpc import (
     preemphasis,
 )
 from wavekit.audio.mulaw import mulaw_decode, mulaw_encode
-from wavekit.audio.postfilter import PostfilterConfig, mel_postfilter
+from wavekit.audio.postfilter import Postfilter, PostfilterConfig, mel_postfilter
 from wavekit.audio.preprocess import PreprocessSummary, preprocess_corpus
 from wavekit.audio.stats import FeatureStats
 
@@ -29,6 +29,7 @@ __all__ = [
     "FeatureStats",
     "LPCConfig",
     "MelConfig",
+    "Postfilter",
     "PostfilterConfig",
     "PreprocessSummary",
     "collate_audio",

@@ -25,11 +25,13 @@ utterance, a few milliseconds per second of audio.
 Input: ``wav`` (T,) float, ``log_mel`` (n_mels, frames) the *raw* log-mel
 (undo the corpus normalisation first: ``FeatureStats.denormalize``), with
 ``frames * hop <= T``; output (T,) float32, samples past ``frames * hop``
-unchanged.
+unchanged. :class:`Postfilter` binds it to a vocoder's mel settings and
+feature statistics, taking the normalised mel the vocoder was given.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +39,8 @@ import numpy as np
 import torch
 
 from wavekit.audio.features import MelConfig, istft, mel_filter_bank, stft
+from wavekit.audio.inversion import check_log_mel
+from wavekit.audio.stats import FeatureStats
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class PostfilterConfig:
             raise ValueError(f"postfilter max_log_gain must be a positive number, got {self.max_log_gain!r}")
 
 
+@functools.lru_cache(maxsize=8)
 def _bin_weights(cfg: MelConfig) -> np.ndarray:
     """(n_freq, n_mels): each bin's filter-bank weights over the bands, rows summing to 1 (0 where no band)."""
     basis = mel_filter_bank(cfg).T
@@ -66,11 +71,9 @@ def mel_postfilter(
     """``wav`` (T,) with its log-mel moved onto ``log_mel`` (n_mels, frames), raw; see the module docstring."""
     cfg = mel_config
     x = np.asarray(wav, dtype=np.float64)
-    target = np.asarray(log_mel, dtype=np.float64)
     if x.ndim != 1:
         raise ValueError(f"mel_postfilter expects a waveform of shape (T,), got {x.shape}")
-    if target.ndim != 2 or target.shape[0] != cfg.n_mels or target.shape[1] == 0:
-        raise ValueError(f"expected a log-mel of shape (n_mels={cfg.n_mels}, frames > 0), got {target.shape}")
+    target = check_log_mel(log_mel, cfg)
     n = target.shape[1] * cfg.hop_length
     if n > len(x):
         raise ValueError(f"the mel has {target.shape[1]} frames ({n} samples) but the waveform only {len(x)} samples")
@@ -86,3 +89,17 @@ def mel_postfilter(
     out = x.copy()
     out[:n] = y.numpy()
     return out.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Postfilter:
+    """:func:`mel_postfilter` bound to a vocoder's features: its mel settings and the statistics its mels
+    are normalised with (what ``wavekit vocode`` and ``wavekit synthesize`` apply to every output)."""
+
+    mel: MelConfig
+    stats: FeatureStats
+    config: PostfilterConfig = PostfilterConfig()
+
+    def apply(self, wav: np.ndarray, mel: np.ndarray) -> np.ndarray:
+        """``wav`` (T,) vocoded from the normalised ``mel`` (n_mels, frames) -> (T,) float32, its log-mel matched."""
+        return mel_postfilter(wav, self.stats.denormalize(mel), self.mel, self.config)

@@ -35,7 +35,7 @@ import numpy as np
 from wavekit.atomic import check_free_space, check_writable_dir, clean_stale_temps
 from wavekit.audio.features import MelConfig, log_mel_spectrogram
 from wavekit.audio.io import AUDIO_SUFFIXES, load_wav
-from wavekit.audio.postfilter import PostfilterConfig, mel_postfilter
+from wavekit.audio.postfilter import Postfilter
 from wavekit.audio.stats import FeatureStats
 from wavekit.checkpoint import extra_of, model_of
 from wavekit.config import from_dict
@@ -199,24 +199,9 @@ class EngineSettings:
     device: str | None
 
 
-@dataclass(frozen=True)
-class Postfilter:
-    """The mel-consistency postfilter of a plan (:mod:`wavekit.audio.postfilter`) with the checkpoint's features."""
-
-    mel: MelConfig
-    stats: FeatureStats
-    config: PostfilterConfig = PostfilterConfig()
-
-    def apply(self, wav: np.ndarray, mel: np.ndarray) -> np.ndarray:
-        """``wav`` (T,) vocoded from the normalised ``mel`` (n_mels, frames) -> (T,) float32, its log-mel matched."""
-        return mel_postfilter(wav, self.stats.denormalize(mel), self.mel, self.config)
-
-
-def postfilter_for(model: Any, enabled: bool = True) -> Postfilter | None:
-    """The postfilter for ``model``'s output: None when ``enabled`` is False, or when the checkpoint does not
-    record mel settings and statistics of the bands it is conditioned on (then there is no mel to match)."""
-    settings = audio_settings(model)
-    bands = model_of(model).config.cin_channels
+def postfilter_for(settings: AudioSettings, bands: int, enabled: bool = True) -> Postfilter | None:
+    """The postfilter of a vocoder with these audio ``settings`` and ``bands`` conditioning channels: None when
+    ``enabled`` is False, or when the settings lack the mel or the statistics of those bands (no mel to match)."""
     if not enabled or settings.mel is None or settings.stats is None or settings.mel.n_mels != bands:
         return None
     return Postfilter(settings.mel, settings.stats)
@@ -345,6 +330,6 @@ def plan_vocode(
     return VocodePlan(
         inputs=tuple(files), targets=tuple(targets), todo=tuple(todo), mels=tuple(mels), outdir=out, speaker=sid,
         hop_length=cfg.hop_length, temperature=temperature, seed=seed, engine=EngineSettings(slots, device),
-        write=WriteSettings(sample_rate, postfilter_for(model, output.postfilter),
+        write=WriteSettings(sample_rate, postfilter_for(settings, cfg.cin_channels, output.postfilter),
                             tuple(raw / t.name for t in targets) if raw is not None else None),
     )

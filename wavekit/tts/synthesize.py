@@ -154,21 +154,21 @@ class Synthesizer:
         whatever else is synthesised with it. ``progress(1)`` per finished line.
         ``postfilter``: match each waveform's log-mel to its mel (:mod:`wavekit.audio.postfilter`).
         """
+        from wavekit.audio.postfilter import Postfilter
         from wavekit.generate.engine import GenerationEngine, Request, stream_seeds
-        from wavekit.generate.plan import Postfilter
 
         matcher = Postfilter(self.mel_config, self.vocoder_stats) if postfilter else None
+        arrays = [m.detach().float().cpu().numpy() for m in mels]
 
         param = next(self.vocoder.parameters())
         seeds = stream_seeds(seed, len(mels))
         engine = GenerationEngine(self.vocoder, slots=max(1, min(batch_size, len(mels))), device=param.device)
-        for i, m in enumerate(mels):
-            engine.submit(Request(mel=m.detach().float().cpu().numpy(), speaker=self.speaker,
-                                  temperature=temperature, seed=seeds[i], key=i))
+        for i, m in enumerate(arrays):
+            engine.submit(Request(mel=m, speaker=self.speaker, temperature=temperature, seed=seeds[i], key=i))
         wavs: dict[int, np.ndarray] = {}
         for i, wav in engine.run():
             if matcher is not None:
-                wav = matcher.apply(wav, mels[i].detach().float().cpu().numpy())
+                wav = matcher.apply(wav, arrays[i])
             wavs[i] = np.clip(wav, -1.0, 1.0).astype(np.float32)
             if progress is not None:
                 progress(1)

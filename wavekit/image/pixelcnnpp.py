@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from wavekit.core.dropout import Dropout
 from wavekit.core.mixture import (
     mixture_channel_log_probs,
     mixture_log_prob,
@@ -104,7 +105,7 @@ class GatedResnet(nn.Module):
         super().__init__()
         self.conv1 = conv_cls(channels, channels)
         self.aux = nn.Conv2d(aux_channels, channels, 1) if aux_channels else None
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
         self.conv2 = conv_cls(channels, 2 * channels)
 
     def _inner(self, conv1_out: Tensor, aux: Tensor | None) -> Tensor:

@@ -6,6 +6,7 @@ import copy
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from wavekit.core.conv import CausalConv1d, apply_weight_norm, folded_copy, has_weight_norm, remove_weight_norm
@@ -57,6 +58,49 @@ def test_stacked_dilations():
         stacked_dilations(10, 3)
     with pytest.raises(ValueError):
         receptive_field([2, 2], [1])
+
+
+@pytest.mark.parametrize("kernel_size,dilation,bias", [(1, 1, True), (2, 4, True), (3, 2, False), (3, 16, True)])
+def test_causal_conv_equals_torch_conv1d_on_the_left_padded_input(kernel_size, dilation, bias):
+    torch.manual_seed(0)
+    conv = CausalConv1d(3, 5, kernel_size, dilation=dilation, bias=bias).double()
+    x = torch.randn(2, 3, 50, dtype=torch.float64, requires_grad=True)
+    ref_x = x.detach().clone().requires_grad_(True)
+    y = conv(x)
+    ref = F.conv1d(F.pad(ref_x, ((kernel_size - 1) * dilation, 0)), conv.weight, conv.bias, dilation=dilation)
+    torch.testing.assert_close(y, ref, rtol=1e-12, atol=1e-12)
+    g = torch.randn_like(y)
+    (gx, gw) = torch.autograd.grad(y, (x, conv.weight), g)
+    (rx, rw) = torch.autograd.grad(ref, (ref_x, conv.weight), g)
+    torch.testing.assert_close(gx, rx, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(gw, rw, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="B, C, T"):
+        conv(x[0].detach())
+
+
+def test_causal_conv_under_bf16_autocast_computes_in_bf16_close_to_float32():
+    torch.manual_seed(0)
+    conv = CausalConv1d(8, 16, 3, dilation=4)
+    x = torch.randn(2, 8, 64)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = conv(x)
+    assert y.dtype == torch.bfloat16
+    ref = conv(x)
+    assert ref.dtype == torch.float32
+    assert (y.float() - ref).abs().max() <= 0.03 * ref.abs().max()
+
+
+def test_residual_block_is_the_textbook_formula():
+    torch.manual_seed(0)
+    block = ResidualBlock(residual_channels=4, gate_channels=6, skip_channels=5, kernel_size=3, dilation=2,
+                          cond_channels=2).double()
+    x = torch.randn(2, 4, 30, dtype=torch.float64)
+    cond = torch.randn(2, 2, 30, dtype=torch.float64)
+    h = F.conv1d(F.pad(x, (4, 0)), block.conv.weight, block.conv.bias, dilation=2) + F.conv1d(cond, block.cond.weight)
+    z = torch.tanh(h[:, :3]) * torch.sigmoid(h[:, 3:])
+    out, skip = block(x, cond)
+    torch.testing.assert_close(out, (x + F.conv1d(z, block.res.weight, block.res.bias)) * 0.5**0.5, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(skip, F.conv1d(z, block.skip.weight, block.skip.bias), rtol=1e-12, atol=1e-12)
 
 
 def test_gated_activation_is_tanh_times_sigmoid():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
@@ -30,6 +31,15 @@ class CausalConv1d(nn.Conv1d):
 
     Output t depends on inputs ``t - (kernel_size - 1) * dilation`` to ``t``
     (zeros before the start).
+
+    Computed as one matrix product over the stacked taps, ``W (C_out, K * C_in) @
+    [x_{t-(K-1)d}; ...; x_t] (B, K * C_in, T)``, the weight being nn.Conv1d's own
+    ``(C_out, C_in, K)`` tensor; under autocast the input is cast before the taps are
+    stacked, so the stack is built at the product's precision. Same function as
+    nn.Conv1d on the padded input; measured faster on the CPU than its (oneDNN) dilated
+    convolution for WaveNet's blocks in training (r9y9's small mu-law config in bf16
+    autocast, 2 x 7936 samples, 2 threads: with the residual-scale fold of
+    :class:`wavekit.core.gated.ResidualBlock`, 0.57 -> 0.47 s per Adam step).
     """
 
     def __init__(
@@ -47,7 +57,19 @@ class CausalConv1d(nn.Conv1d):
         self.left_pad = (kernel_size - 1) * dilation
 
     def forward(self, x: Tensor) -> Tensor:
-        return super().forward(F.pad(x, (self.left_pad, 0)))
+        if x.dim() != 3:
+            raise ValueError(f"CausalConv1d takes (B, C, T) input, got {tuple(x.shape)}")
+        device = x.device.type
+        if torch.is_autocast_enabled(device):
+            x = x.to(torch.get_autocast_dtype(device))
+        T, d = x.shape[2], self.dilation[0]
+        w = self.weight  # (C_out, C_in, K); computed once here when weight-normalised
+        padded = F.pad(x, (self.left_pad, 0))
+        taps = torch.cat([padded[:, :, k * d : k * d + T] for k in range(self.kernel_size[0])], dim=1)
+        w_taps = w.permute(0, 2, 1).reshape(w.shape[0], -1).expand(x.shape[0], -1, -1)  # (B, C_out, K * C_in)
+        if self.bias is None:
+            return torch.bmm(w_taps, taps)
+        return torch.baddbmm(self.bias.unsqueeze(1), w_taps, taps)
 
 
 def _wn_dim(m: nn.Module) -> int | None:

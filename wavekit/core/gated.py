@@ -7,8 +7,8 @@
 
 Speed (training runs every block over long crops, so the arithmetic is arranged for the
 matrix products): the residual and skip 1x1 projections share one product of stacked
-weights, and a caller may pass the conditioning already projected (``projected=``,
-e.g. computed for every layer at once at the frame rate, see
+weights (the residual scale folded into it), and a caller may pass the conditioning
+already projected (``projected=``, e.g. computed for every layer at once at the frame rate, see
 :meth:`wavekit.wavenet.model.WaveNet.forward`) instead of the raw conditioning.
 """
 
@@ -80,9 +80,11 @@ class ResidualBlock(nn.Module):
         z = gated_activation(h)
         if self.res is None:
             return x, self.skip(z)
-        # residual and skip 1x1s as one product of stacked weights (B, R + S, T)
-        w = torch.cat([self.res.weight, self.skip.weight])[:, :, 0]
-        b = torch.cat([self.res.bias, self.skip.bias]).unsqueeze(1)  # type: ignore[list-item]  # both have bias
+        # residual and skip 1x1s as one product of stacked weights (B, R + S, T), the residual
+        # scale folded into the residual rows: (x + r) * c == c * r + c * x, one pass over x
+        c = RESIDUAL_SCALE
+        w = torch.cat([self.res.weight * c, self.skip.weight])[:, :, 0]
+        b = torch.cat([self.res.bias * c, self.skip.bias]).unsqueeze(1)  # type: ignore[operator, list-item]  # both have bias
         rs = torch.baddbmm(b, w.expand(z.shape[0], -1, -1), z)
-        r, skip = rs.split([self.res.out_channels, self.skip.out_channels], dim=1)
-        return (x + r) * RESIDUAL_SCALE, skip
+        r_scaled, skip = rs.split([self.res.out_channels, self.skip.out_channels], dim=1)
+        return torch.add(r_scaled, x, alpha=c), skip

@@ -94,3 +94,26 @@ def test_wavekit_train_prints_the_thread_plan(tmp_path, monkeypatch: pytest.Monk
                                       str(tmp_path / "out"), "--quiet"])
     assert result.exit_code == 0, result.output
     assert "threads: torch 1 intra-op / 1 inter-op, data-loader workers 0 (--threads" in result.output
+
+
+@pytest.mark.skipif(T.usable_cores() < 2, reason="needs two cores: the neighbour takes one")
+def test_contention_row_sees_its_neighbour_and_stops_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    from wavekit.generate import bench_train
+
+    started: list[subprocess.Popen] = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(bench_train.subprocess, "Popen", recording_popen)
+    row = bench_train.contention_row(batch=1, crop=1024, steps=1, rounds=1)
+    assert row is not None and len(started) == 1
+    assert started[0].poll() is not None  # the neighbour was stopped
+    assert row["busy_cores_seen"] >= 0.7  # the probe saw it spin
+    assert row["contended_threads"] <= T.usable_cores() - 1  # and the plan left its core alone
+    assert row["idle_samples_per_s"] > 0 and row["contended_samples_per_s"] > 0
+    assert row["slowdown"] == pytest.approx(1 - row["contended_samples_per_s"] / row["idle_samples_per_s"])

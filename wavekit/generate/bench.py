@@ -107,8 +107,9 @@ def engine_samples_per_s(
     return max(round_() for _ in range(repeats))
 
 
-def run_bench(device: str = "cpu", quick: bool = False) -> dict[str, Any]:
-    """All measurements as one JSON-ready dict (keys generation, engine, rtf, train, settings)."""
+def run_bench(device: str = "cpu", quick: bool = False, contention: bool = False) -> dict[str, Any]:
+    """All measurements as one JSON-ready dict (keys generation, engine, rtf, train, settings; with
+    ``contention`` on the CPU also ``train_contention``, :func:`wavekit.generate.bench_train.contention_row`)."""
     if device == "cuda" and not torch.cuda.is_available():
         from wavekit.errors import WavekitError
 
@@ -122,9 +123,15 @@ def run_bench(device: str = "cpu", quick: bool = False) -> dict[str, Any]:
         # slower (spinning workers), which would flatter the incremental speedups.
         torch.set_num_threads(1)
     try:
-        return _measure(device, quick, n_naive, n_inc, n_engine, gen_threads, repeats)
+        result = _measure(device, quick, n_naive, n_inc, n_engine, gen_threads, repeats)
     finally:
         torch.set_num_threads(threads)
+    if contention and device == "cpu":
+        from wavekit.generate.bench_train import contention_row
+
+        batch, crop = result["settings"]["train_batch"]
+        result["train_contention"] = contention_row(batch, crop, steps=1 if quick else 2, rounds=1 if quick else 3)
+    return result
 
 
 def _measure(
@@ -203,6 +210,14 @@ def format_table(result: dict[str, Any]) -> str:
     for t in result["train"]:
         lines.append(f"{t['config']:>16} {t['eager_samples_per_s']:>9.0f} -> {t['samples_per_s']:>9.0f} "
                      f"{t['speedup']:>5.2f}x  [{t['setting']}]")
+    c = result.get("train_contention")
+    if c:
+        lines += ["", f"training under contention ({c['config']}, {c['neighbour']})",
+                  f"  idle {c['idle_samples_per_s']:.0f}/s on {c['idle_threads']} thread(s), "
+                  f"{c['idle_same_threads_samples_per_s']:.0f}/s on {c['contended_threads']}",
+                  f"  with the neighbour {c['contended_samples_per_s']:.0f}/s on {c['contended_threads']} thread(s) "
+                  f"(slowdown {c['slowdown']:.0%}; {c['slowdown_same_threads']:.0%} against idle on as many threads), "
+                  f"on every core {c['all_cores_contended_samples_per_s']:.0f}/s (slowdown {c['all_cores_slowdown']:.0%})"]
     s = result["settings"]
     lines.append(f"[device {s['device']}, torch {s['torch_threads']} thread(s), generation {s['generation_threads']} thread(s) {s['generation_backend']}]")
     return "\n".join(lines)

@@ -14,10 +14,17 @@ Every step is one Adam step on fixed random data.
 
 The two are alternated (eager, optimised, eager, optimised, ...) for ``rounds``
 rounds and the best round of each counts, so load from other programs hits both.
+
+:func:`contention_row` (``wavekit bench --contention``) times the default vocoder's Trainer step
+on the machine as it is, then again while a neighbour process keeps one core busy (a
+pure-Python spin loop started for the measurement), with the thread plan chosen afresh
+under that load and, for comparison, with torch on every core as a naive setting would have it.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, cast
@@ -122,6 +129,54 @@ def train_rows(device: str, batch: int, crop: int, steps: int, rounds: int = 2) 
     finally:
         torch.set_num_threads(before)
     return rows
+
+
+def contention_row(batch: int, crop: int, steps: int, rounds: int = 3) -> dict[str, Any] | None:
+    """The default vocoder's Trainer step (CPU) idle, then beside a neighbour spinning on one core.
+
+    Keys: ``idle_samples_per_s`` / ``idle_threads`` (the plan on the machine as it is),
+    ``idle_same_threads_samples_per_s`` (idle, at the thread count the plan then chooses under
+    load), ``contended_samples_per_s`` / ``contended_threads`` (the plan chosen with the
+    neighbour running), ``all_cores_contended_samples_per_s`` (torch on every core regardless);
+    ``slowdown`` = 1 - contended / idle (what losing a core costs in all),
+    ``slowdown_same_threads`` = 1 - contended / idle at the same thread count (what the
+    neighbour costs the cores that are left: the thread settings' part) and
+    ``all_cores_slowdown``. None on a one-core machine.
+    """
+    cores = thread_settings.usable_cores()
+    if cores < 2:
+        return None
+    before = torch.get_num_threads()
+    torch.manual_seed(0)
+    model, data, per_step = _wavenet(WaveNetConfig(), "cpu", batch, crop)
+    run = adam_stepper(model, data, "cpu", TrainConfig(device="cpu"))
+
+    def best(threads: int) -> float:
+        torch.set_num_threads(threads)
+        run()  # warm-up at this thread count
+        return steps * per_step / min(timed(run, steps, "cpu") for _ in range(rounds))
+
+    try:
+        idle_plan = thread_settings.plan(probe=True)
+        idle = best(idle_plan.threads)
+        neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            time.sleep(0.5)  # let it take its core before the probe
+            busy_plan = thread_settings.plan(probe=True)
+            contended = best(busy_plan.threads)
+            all_cores = best(cores)
+        finally:
+            neighbour.kill()
+            neighbour.wait()
+        idle_same = best(busy_plan.threads)
+    finally:
+        torch.set_num_threads(before)
+    return {"config": "default_vocoder", "neighbour": "one core busy (python spin loop)",
+            "idle_samples_per_s": idle, "idle_threads": idle_plan.threads,
+            "contended_samples_per_s": contended, "contended_threads": busy_plan.threads,
+            "busy_cores_seen": busy_plan.busy_cores, "all_cores_contended_samples_per_s": all_cores,
+            "idle_same_threads_samples_per_s": idle_same, "slowdown": 1.0 - contended / idle,
+            "slowdown_same_threads": 1.0 - contended / idle_same, "all_cores_slowdown": 1.0 - all_cores / idle}
 
 
 def _describe(cfg: TrainConfig, device: str, plan: thread_settings.ThreadPlan | None, ls: LossStep | None) -> str:

@@ -152,14 +152,17 @@ def generate(
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @click.option("--quick", is_flag=True, help="Tiny measurements (seconds; for tests).")
-def bench(device: str, as_json: bool, quick: bool) -> None:
+@click.option("--contention", is_flag=True,
+              help="Also time training while a neighbour process keeps one core busy (CPU; about a minute).")
+def bench(device: str, as_json: bool, quick: bool, contention: bool) -> None:
     """Measure naive vs incremental generation, the engine at 1/8/32 streams, RTF and training speed.
 
     \b
     Example:
       wavekit bench --quick --json
+      wavekit bench --contention        # + training beside a busy neighbour
     """
     from wavekit.generate.bench import format_table, run_bench
 
-    result = run_bench(device=device, quick=quick)
+    result = run_bench(device=device, quick=quick, contention=contention)
     click.echo(json.dumps(result) if as_json else format_table(result))

@@ -19,6 +19,8 @@ constant of the product). On other devices, and for ``p = 0`` or in eval mode, t
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -32,19 +34,20 @@ def quantised_rate(p: float) -> float:
     return round(p * _LEVELS) / _LEVELS
 
 
-def dropout_mask(shape: torch.Size | tuple[int, ...], p: float, dtype: torch.dtype = torch.float32) -> Tensor:
-    """A CPU mask of ``shape``: ``1 / (1 - p')`` where kept, 0 where dropped (module docstring)."""
+def _checked_rate(p: float) -> float:
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout rate must be in [0, 1), got {p}")
-    n = 1
-    for s in shape:
-        n *= int(s)
-    threshold = round(p * _LEVELS)
+    return float(p)
+
+
+def dropout_mask(shape: torch.Size | tuple[int, ...], p: float, dtype: torch.dtype = torch.float32) -> Tensor:
+    """A CPU mask of ``shape``: ``1 / (1 - p')`` where kept, 0 where dropped (module docstring)."""
+    n = math.prod(shape)
+    threshold = round(_checked_rate(p) * _LEVELS)
     # four 16-bit words per 64-bit draw; the top bit of each is cleared (random_() leaves the
     # sign bit of an int64 at 0), leaving 15 uniform bits per element
-    words = torch.empty((n + 3) // 4, dtype=torch.int64).random_().view(torch.int16)
-    bits = words[:n] if words.numel() != n else words
-    keep = (bits & (_LEVELS - 1)) >= threshold
+    words = torch.empty((n + 3) // 4, dtype=torch.int64).random_().view(torch.int16)[:n]
+    keep = (words & (_LEVELS - 1)) >= threshold
     return keep.to(dtype).mul_(1.0 / (1.0 - threshold / _LEVELS)).view(shape)
 
 
@@ -53,9 +56,7 @@ class Dropout(nn.Module):
 
     def __init__(self, p: float) -> None:
         super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"dropout rate must be in [0, 1), got {p}")
-        self.p = float(p)
+        self.p = _checked_rate(p)
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.training or self.p == 0.0:

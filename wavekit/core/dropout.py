@@ -7,7 +7,7 @@ measures on that is about 4.5 ns an element, and ``F.dropout`` on one (2, 64, 79
 input took 5.6 ms forward (7.2 ms with its backward), the largest single cost of the small mu-law
 WaveNet's training step (20 of them). Here one 64-bit draw of torch's generator gives four
 elements their 15 bits (1.7 ms for the mask and the product): the rate actually used is
-``p' = round(p * 2**15) / 2**15`` (within 1.6e-5 of ``p``; exact for multiples of 2**-15 such as
+``p' = round(p * 2**15) / 2**15`` (within 2**-16 of ``p``; exact for multiples of 2**-15 such as
 0.5), and kept values are scaled by ``1 / (1 - p')`` so that ``E[y] = x`` exactly.
 
 The bits come from torch's default generator, so ``torch.manual_seed`` and the Trainer's

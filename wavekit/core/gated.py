@@ -59,7 +59,7 @@ class ResidualBlock(nn.Module):
         super().__init__()
         if gate_channels % 2:
             raise ValueError(f"gate_channels must be even, got {gate_channels}")
-        self.dropout = Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.dropout = Dropout(dropout)  # the identity at rate 0 and in eval mode
         self.conv = CausalConv1d(residual_channels, gate_channels, kernel_size, dilation=dilation)
         self.cond = nn.Conv1d(cond_channels, gate_channels, 1, bias=False) if cond_channels > 0 else None
         self.res = nn.Conv1d(gate_channels // 2, residual_channels, 1) if residual_output else None

@@ -28,8 +28,9 @@ residual/skip product with the residual scale folded in, the dilated convolution
 product over its stacked taps (cast to bf16 before stacking), cross-entropy, and the CPU
 dropout of :mod:`wavekit.core.dropout` (torch's per-element Bernoulli draw was the largest
 single cost of a small WaveNet's step). On a 2-core Intel Xeon with AVX512-BF16 the fold,
-the tap product and the dropout took the Trainer's step from 20,100 to 27,700 samples/s (default vocoder) and from
-21,900 to 25,600 (small_mulaw), ``wavekit bench`` before and after in one sitting. They
+the tap product and the dropout took the Trainer's step from 20,100 to 27,700 samples/s
+(default vocoder) and from 21,900 to 25,600 (small_mulaw), ``wavekit bench`` before and
+after in one sitting. They
 change rounding only, except the dropout masks, which are drawn differently (same rate to
 within 2**-16, same generator).
 

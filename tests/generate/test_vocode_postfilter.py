@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from test_generate_cli import write_checkpoint, write_mels
 
 from wavekit.audio import load_wav
+from wavekit.audio.pitch_comb import pitch_comb
 from wavekit.audio.postfilter import mel_postfilter
 from wavekit.checkpoint import load
 from wavekit.cli import cli
@@ -30,10 +31,11 @@ def test_written_wav_is_the_raw_output_through_the_postfilter(tmp_path):
     for name in ("u0", "u1"):
         raw = load_wav(tmp_path / "raw" / f"{name}.wav")
         # the raw folder holds exactly what --no-postfilter writes (same seeds), and the postfiltered file
-        # is that output through mel_postfilter with the checkpoint's mel settings and statistics
+        # is that output through the pitch comb, then mel_postfilter with the checkpoint's mel settings and
+        # statistics
         np.testing.assert_array_equal(raw, load_wav(tmp_path / "plain" / f"{name}.wav"))
         mel = stats.denormalize(np.load(mels / f"{name}.npy"))
-        expected = np.clip(mel_postfilter(raw, mel), -1, 1)
+        expected = np.clip(mel_postfilter(pitch_comb(raw, 16000), mel), -1, 1)
         np.testing.assert_allclose(load_wav(tmp_path / "pf" / f"{name}.wav"), expected, atol=2 / 32768)
         assert not np.array_equal(load_wav(tmp_path / "pf" / f"{name}.wav"), raw)
 

@@ -3,7 +3,7 @@
 The card's check block names one held-out utterance per group of
 recipes/fillets_cs/conf/pretrained_heldout.tsv (a trained voice and the held-out
 speaker, never trained on) and the figures recipes/fillets_cs/local/vocoder_card.py
-measured when copy-synthesising them (seeded, cut to a second). Here they are
+measured when copy-synthesising them (seeded, cut to 2 s). Here they are
 recomputed with the same library function; every figure must agree within the
 card's tolerance. Broken weights, a broken loader, a changed front end or a
 changed generation path fail here.

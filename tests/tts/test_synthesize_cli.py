@@ -121,7 +121,9 @@ def test_synthesized_mel_is_in_the_vocoders_bands_and_normalisation(trained_tts,
 
 def test_synthesized_speech_goes_through_the_vocoders_postfilter(trained_tts, vocoder_ckpt) -> None:
     """synthesize() = the vocoder's raw samples of the decoded mel, then the postfilter with the vocoder's
-    mel settings and statistics (the same one `wavekit vocode` applies); postfilter=False leaves them raw."""
+    mel settings and statistics (the same one `wavekit vocode` applies: the pitch comb, then mel consistency);
+    postfilter=False leaves them raw."""
+    from wavekit.audio.pitch_comb import pitch_comb
     from wavekit.audio.postfilter import mel_postfilter
 
     ckpt, _ = trained_tts
@@ -130,6 +132,6 @@ def test_synthesized_speech_goes_through_the_vocoders_postfilter(trained_tts, vo
     raw, = synth.synthesize(["The small dog."], max_frames=40, seed=3, postfilter=False)
     torch.testing.assert_close(raw.mel, res.mel)  # same seed: the same decoded mel and the same samples
     mel = synth.vocoder_stats.denormalize(res.mel.numpy())
-    expected = np.clip(mel_postfilter(raw.wav, mel, synth.mel_config), -1, 1)
+    expected = np.clip(mel_postfilter(pitch_comb(raw.wav, synth.mel_config.sample_rate), mel, synth.mel_config), -1, 1)
     np.testing.assert_allclose(res.wav, expected, atol=1e-6)
     assert not np.allclose(res.wav, raw.wav)

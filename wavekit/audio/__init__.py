@@ -1,5 +1,5 @@
-"""Audio front end: file I/O, mu-law, log-mel features and statistics, linear prediction, the mel-consistency
-postfilter, preprocessing, datasets.
+"""Audio front end: file I/O, mu-law, log-mel features and statistics, linear prediction, the
+postfilter (pitch comb, mel consistency), preprocessing, datasets.
 
 See :mod:`wavekit.audio.features` for the exact mel definition and
 :mod:`wavekit.audio.preprocess` for the on-disk layout of a preprocessed corpus.
@@ -19,7 +19,8 @@ from wavekit.audio.lpc import (
     preemphasis,
 )
 from wavekit.audio.mulaw import mulaw_decode, mulaw_encode
-from wavekit.audio.postfilter import Postfilter, PostfilterConfig, mel_postfilter
+from wavekit.audio.pitch_comb import PitchCombConfig, pitch_comb
+from wavekit.audio.postfilter import Postfilter, PostfilterConfig, mel_postfilter, postfilter
 from wavekit.audio.preprocess import PreprocessSummary, preprocess_corpus
 from wavekit.audio.stats import FeatureStats
 
@@ -29,6 +30,7 @@ __all__ = [
     "FeatureStats",
     "LPCConfig",
     "MelConfig",
+    "PitchCombConfig",
     "Postfilter",
     "PostfilterConfig",
     "PreprocessSummary",
@@ -47,6 +49,8 @@ __all__ = [
     "mel_to_linear",
     "mulaw_decode",
     "mulaw_encode",
+    "pitch_comb",
+    "postfilter",
     "preemphasis",
     "preprocess_corpus",
     "save_wav",

@@ -1,5 +1,8 @@
 """Mel-consistency postfilter: make a vocoded waveform's log-mel equal the mel it was vocoded from.
 
+The vocoders apply it after the pitch comb (:mod:`wavekit.audio.pitch_comb`): :class:`Postfilter`,
+:func:`postfilter`.
+
 A vocoder is asked for audio whose log-mel is the input mel; a sampled
 autoregressive vocoder gets the envelope about right and the level of each
 band in each frame only on average. :func:`mel_postfilter` corrects that,
@@ -40,6 +43,7 @@ import torch
 
 from wavekit.audio.features import MelConfig, istft, mel_filter_bank, stft
 from wavekit.audio.inversion import check_log_mel
+from wavekit.audio.pitch_comb import PitchCombConfig, pitch_comb
 from wavekit.audio.stats import FeatureStats
 
 
@@ -93,13 +97,27 @@ def mel_postfilter(
 
 @dataclass(frozen=True)
 class Postfilter:
-    """:func:`mel_postfilter` bound to a vocoder's features: its mel settings and the statistics its mels
-    are normalised with (what ``wavekit vocode`` and ``wavekit synthesize`` apply to every output)."""
+    """What ``wavekit vocode`` and ``wavekit synthesize`` apply to every output, bound to a vocoder's
+    features (its mel settings and the statistics its mels are normalised with): the pitch comb
+    (:func:`wavekit.audio.pitch_comb.pitch_comb`, ``comb``; None = without it), which carries the
+    periodicity the output has to every frequency, then :func:`mel_postfilter`, which sets the band levels."""
 
     mel: MelConfig
     stats: FeatureStats
     config: PostfilterConfig = PostfilterConfig()
+    comb: PitchCombConfig | None = PitchCombConfig()
 
     def apply(self, wav: np.ndarray, mel: np.ndarray) -> np.ndarray:
         """``wav`` (T,) vocoded from the normalised ``mel`` (n_mels, frames) -> (T,) float32, its log-mel matched."""
-        return mel_postfilter(wav, self.stats.denormalize(mel), self.mel, self.config)
+        return postfilter(wav, self.stats.denormalize(mel), self.mel, self.config, self.comb)
+
+
+def postfilter(
+    wav: Any, log_mel: Any, mel_config: MelConfig = MelConfig(), config: PostfilterConfig = PostfilterConfig(),
+    comb: PitchCombConfig | None = PitchCombConfig(),
+) -> np.ndarray:
+    """The vocoders' postfilter on a *raw* ``log_mel`` (n_mels, frames): the pitch comb of ``wav`` (T,)
+    (:func:`~wavekit.audio.pitch_comb.pitch_comb`, unless ``comb`` is None), then :func:`mel_postfilter`;
+    (T,) float32."""
+    x = wav if comb is None else pitch_comb(wav, mel_config.sample_rate, comb)
+    return mel_postfilter(x, log_mel, mel_config, config)

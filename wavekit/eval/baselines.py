@@ -17,8 +17,8 @@ held-out references sample for sample.
   the mel's (the mel energy of the output against the target, one
   correction per frame, smoothed over a window of ``hop`` samples).
 * ``lpc_noise_postfilter``: :func:`lpc_noise` through the same
-  mel-consistency postfilter the vocoders' output goes through
-  (:func:`wavekit.audio.postfilter.mel_postfilter`, default settings): the
+  postfilter the vocoders' output goes through (pitch comb, then mel
+  consistency: :func:`wavekit.audio.postfilter.postfilter`, default settings): the
   control that shows how much of a postfiltered vocoder's figures the
   postfilter alone would give from noise.
 """
@@ -33,7 +33,7 @@ import numpy as np
 from wavekit.audio.features import MelConfig, log_mel_spectrogram
 from wavekit.audio.inversion import check_log_mel, griffin_lim
 from wavekit.audio.lpc import LPCConfig, deemphasis, lpc_from_mel
-from wavekit.audio.postfilter import mel_postfilter
+from wavekit.audio.postfilter import postfilter
 from wavekit.errors import DataError
 
 BASELINES = ("griffin_lim", "lpc_noise", "lpc_noise_postfilter")
@@ -84,7 +84,7 @@ def synthesize_baseline(name: str, log_mel: Any, mel_config: MelConfig = _MEL, *
     if name == "lpc_noise":
         return lpc_noise(log_mel, mel_config, seed=seed)
     if name == "lpc_noise_postfilter":
-        return mel_postfilter(lpc_noise(log_mel, mel_config, seed=seed), log_mel, mel_config)
+        return postfilter(lpc_noise(log_mel, mel_config, seed=seed), log_mel, mel_config)
     raise ValueError(f"unknown baseline {name!r}; choose one of {', '.join(BASELINES)}")
 
 

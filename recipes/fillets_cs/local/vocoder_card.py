@@ -1,6 +1,6 @@
 """The embedded vocoder's check figures (the fenced json block of wavekit/pretrained/vocoder.md).
 
-    python recipes/fillets_cs/local/vocoder_card.py [--vocoder pretrained:vocoder] [--per-group 1] [--seconds 1]
+    python recipes/fillets_cs/local/vocoder_card.py [--vocoder pretrained:vocoder] [--per-group 1] [--seconds 2]
 
 Copy-synthesises the first ``--per-group`` utterances of each group of
 conf/pretrained_heldout.tsv (never trained on), cut to ``--seconds``, and prints
@@ -29,7 +29,7 @@ def main() -> None:
     ap.add_argument("--vocoder", default="pretrained:vocoder")
     ap.add_argument("--root", default="/usr/share/games/fillets-ng")
     ap.add_argument("--per-group", type=int, default=1)
-    ap.add_argument("--seconds", type=float, default=1.0)
+    ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     items = pick(read_heldout_list(HELDOUT, args.root), args.per_group)

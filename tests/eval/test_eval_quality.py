@@ -1,4 +1,4 @@
-"""STOI, wide-band PESQ, F0 RMSE and V/UV disagreement against cases whose answers are known."""
+"""STOI, wide-band PESQ, F0 RMSE, V/UV disagreement and harmonic contrast against cases whose answers are known."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from wavekit.eval.metrics import SpectralConfig, speech_metrics
+from wavekit.eval.metrics import SpectralConfig, log_magnitude_db, speech_metrics
 from wavekit.eval.perceptual import pesq_wb, stoi
-from wavekit.eval.pitch import f0_track, pitch_errors
+from wavekit.eval.pitch import BETWEEN, ON_HARMONIC, f0_track, harmonic_contrast, harmonic_figures, pitch_errors
 
 SR = 16000
 CFG = SpectralConfig()
@@ -37,6 +37,7 @@ def test_identical_speech_scores_perfectly(speech_pair):
     assert res["stoi"] == pytest.approx(1.0, abs=1e-6)
     assert res["pesq"] > 4.6  # the top of the wide-band MOS-LQO scale (4.64)
     assert res["f0_rmse_cents"] == 0.0 and res["vuv_error"] == 0.0
+    assert res["harmonic_db"] == res["harmonic_ref_db"] and 3.0 < res["harmonic_db"] < 12.0  # real speech: 6-8 dB
     _, voiced = f0_track(m, SR, **PITCH)
     assert 0.3 < voiced.mean() < 0.95  # real speech: voiced and unvoiced frames, so the zero above means something
 
@@ -112,3 +113,47 @@ def test_different_lengths_pair_pitch_frames_along_the_dtw_path(speech_pair):
 def test_too_short_for_stoi_is_nan_not_a_fake_score(speech_pair):
     m = speech_pair[0].astype(np.float64)[: SR // 5]  # 0.2 s: fewer frames than one STOI segment
     assert math.isnan(stoi(m, m, SR))
+
+
+def test_harmonic_contrast_is_the_power_ratio_of_the_bins_it_names():
+    """A hand-made spectrum: bins on the harmonics of 200 Hz at +10 dB power, bins between them at 0 dB,
+    the rest at random levels: the contrast is exactly 10 dB; in unvoiced frames it is nan."""
+    n_fft = 1024
+    freqs = np.arange(n_fft // 2 + 1) * SR / n_fft
+    rng = np.random.default_rng(0)
+    spec = rng.uniform(-40.0, 40.0, (3, len(freqs)))
+    phase = (freqs / 200.0) % 1.0
+    spec[:, (phase < ON_HARMONIC) | (phase > 1 - ON_HARMONIC)] = 10.0  # 20 log10 |X| of power +10 dB
+    spec[:, np.abs(phase - 0.5) < BETWEEN] = 0.0
+    h = harmonic_contrast(spec, np.array([200.0, np.nan, 200.0]), SR, n_fft)
+    np.testing.assert_allclose(h[[0, 2]], 10.0, atol=1e-9)
+    assert math.isnan(h[1])
+    figs = harmonic_figures(h, h[::-1] + 1.0)
+    assert figs == {"harmonic_db": pytest.approx(11.0), "harmonic_ref_db": pytest.approx(10.0)}
+    assert math.isnan(harmonic_figures(h, np.full(3, np.nan))["harmonic_db"])
+    with pytest.raises(ValueError, match="spec_db"):
+        harmonic_contrast(spec[:, :10], np.full(3, 200.0), SR, n_fft)
+
+
+def _band(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    spec = np.fft.rfft(x)
+    f = np.fft.rfftfreq(len(x), 1 / SR)
+    spec[(f < lo) | (f >= hi)] = 0
+    return np.fft.irfft(spec, len(x))
+
+
+def test_harmonics_above_1_khz_score_high_and_noise_there_scores_zero():
+    """A 200 Hz tone with harmonics to 4 kHz: tens of dB. The same tone below 1 kHz over white noise above
+    (what a vocoder whose excitation is noise up high makes): about 0 dB, as white noise has no preference
+    for harmonic bins; noise added to the full tone lowers the contrast step by step."""
+    tone = _harmonic_tone(200.0, harmonics=20)
+    f0, voiced = f0_track(tone, SR, **PITCH)
+    full = harmonic_contrast(log_magnitude_db(tone, CFG)[: len(f0)], f0, SR, CFG.n_fft)
+    assert voiced.sum() > 50 and np.nanmean(full) > 25.0
+    noise = _band(np.random.default_rng(1).standard_normal(len(tone)), 1000.0, SR / 2)
+    whisper_top = _band(tone, 0.0, 1000.0) + 0.05 * noise
+    res = speech_metrics(tone, whisper_top)
+    assert res["voiced_both"] > 50 and res["harmonic_ref_db"] > 25.0
+    assert abs(res["harmonic_db"]) < 1.0
+    levels = [speech_metrics(tone, _with_noise(tone, snr, seed=2))["harmonic_db"] for snr in (30.0, 20.0, 10.0)]
+    assert all(a > b for a, b in itertools.pairwise(levels)), levels

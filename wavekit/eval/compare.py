@@ -82,9 +82,12 @@ def comparison_section(
     lines = ["## Model against the classical baselines" + (f": {group}" if group else ""), ""]
     lines += [f"Means over the {len(common)} held-out utterances every system was evaluated on (same references, "
               "same mels); best of each column in bold; F0 RMSE is pooled over the frames voiced in both the reference and "
-              "the system's output (last column). Baselines: " +
+              "the system's output (last column). Harmonics: the harmonic contrast between 1 and 4 kHz (power at the "
+              "harmonics of each signal's own F0 over the power between them; white noise 0 dB) over those frames, "
+              "the reference's over the same frames in brackets: the closer the two, the more the system shows "
+              "harmonics where the reference has them. Baselines: " +
               ", ".join(d["system"] for d in named if d.get("baseline")) + ".", ""]
-    header = ["system", *[label for _, label, _ in COMPARED], "frames voiced in both"]
+    header = ["system", *[label for _, label, _ in COMPARED], "harmonics dB (reference)", "frames voiced in both"]
     rows = []
     for d, mean in zip(named, means):
         cells = [d["system"] + (" (baseline)" if d.get("baseline") else "")]
@@ -93,7 +96,9 @@ def comparison_section(
             vals = [m.get(k, math.nan) for m in means if math.isfinite(m.get(k, math.nan))]
             best = vals and math.isfinite(v) and v == (max(vals) if hi else min(vals))
             cells.append(("**" + f"{v:.3g}" + "**") if best else (f"{v:.3g}" if math.isfinite(v) else "-"))
-        cells.append(str(int(mean.get("voiced_both", 0))))  # what the F0 RMSE rests on
+        h, h_ref = mean.get("harmonic_db", math.nan), mean.get("harmonic_ref_db", math.nan)
+        cells.append(f"{h:.3g} ({h_ref:.3g})" if math.isfinite(h) and math.isfinite(h_ref) else "-")
+        cells.append(str(int(mean.get("voiced_both", 0))))  # what the F0 RMSE and the harmonics rest on
         rows.append(cells)
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows] + [""]

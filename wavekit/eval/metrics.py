@@ -174,12 +174,17 @@ def mel_cepstral_distortion(
     return mcd_from_cepstra(mel_cepstrum(ref, config), mel_cepstrum(gen, config), align)
 
 
+def lsd_from_spectra(db_ref: np.ndarray, db_gen: np.ndarray, align: str = "auto") -> float:
+    """Log-spectral distance in dB between (frames, bins) spectra of :func:`log_magnitude_db`."""
+    a, b = align_frames(db_ref, db_gen, align)
+    return float(np.sqrt(np.mean((a - b) ** 2, axis=1)).mean())
+
+
 def log_spectral_distance(
     ref: Any, gen: Any, config: SpectralConfig = SpectralConfig(), align: str = "auto"
 ) -> float:
     """Log-spectral distance in dB: mean over aligned frames of the per-frame RMS dB difference."""
-    a, b = align_frames(log_magnitude_db(ref, config), log_magnitude_db(gen, config), align)
-    return float(np.sqrt(np.mean((a - b) ** 2, axis=1)).mean())
+    return lsd_from_spectra(log_magnitude_db(ref, config), log_magnitude_db(gen, config), align)
 
 
 def snr_db(ref: Any, gen: Any) -> float:
@@ -210,7 +215,7 @@ def speech_metrics(
     mel-cepstral DTW path.
     """
     from wavekit.eval.perceptual import pesq_wb, stoi
-    from wavekit.eval.pitch import f0_track, pitch_errors
+    from wavekit.eval.pitch import f0_track, harmonic_contrast, harmonic_figures, pitch_errors
 
     r, g = _as_wave(ref, "ref"), _as_wave(gen, "gen")
     c_ref, c_gen = mel_cepstrum(r, config), mel_cepstrum(g, config)
@@ -221,15 +226,20 @@ def speech_metrics(
     f0_g, v_g = f0_track(g, config.sample_rate, **pitch_kw)
     path = None if mode == "time" else alignment_path(c_ref, c_gen, mode)
     pitch = pitch_errors(f0_r, v_r, f0_g, v_g, path)
+    db_ref, db_gen = log_magnitude_db(r, config), log_magnitude_db(g, config)
+    h_ref, h_gen = (harmonic_contrast(db[: len(f0)], f0[: len(db)], config.sample_rate, config.n_fft)
+                    for db, f0 in ((db_ref, f0_r), (db_gen, f0_g)))
+    harmonics = harmonic_figures(h_ref, h_gen, path)
     return {
         "mcd_db": mcd_from_cepstra(c_ref, c_gen, mode),
-        "lsd_db": log_spectral_distance(r, g, config, mode),
+        "lsd_db": lsd_from_spectra(db_ref, db_gen, mode),
         "snr_db": snr_db(r, g),
         "stoi": stoi(r, g, config.sample_rate) if mode == "time" else math.nan,
         "pesq": pesq_wb(r, g, config.sample_rate),
         "f0_rmse_cents": pitch["f0_rmse_cents"],
         "vuv_error": pitch["vuv_error"],
         "voiced_both": pitch["voiced_both"],
+        **harmonics,
         "ref_seconds": len(r) / config.sample_rate,
         "gen_seconds": len(g) / config.sample_rate,
     }

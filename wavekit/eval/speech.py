@@ -23,7 +23,8 @@ from wavekit.errors import DataError
 from wavekit.eval.metrics import SpectralConfig, speech_metrics
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
-METRIC_KEYS = ("mcd_db", "lsd_db", "snr_db", "stoi", "pesq", "f0_rmse_cents", "vuv_error")
+METRIC_KEYS = ("mcd_db", "lsd_db", "snr_db", "stoi", "pesq", "f0_rmse_cents", "vuv_error", "harmonic_db",
+               "harmonic_ref_db")
 SPEECH_COLUMNS = (  # (key, short label) of every per-utterance metric, in table order
     ("mcd_db", "MCD (dB)"),
     ("lsd_db", "LSD (dB)"),
@@ -32,6 +33,8 @@ SPEECH_COLUMNS = (  # (key, short label) of every per-utterance metric, in table
     ("pesq", "PESQ-WB"),
     ("f0_rmse_cents", "F0 cents"),
     ("vuv_error", "V/UV err"),
+    ("harmonic_db", "harm dB"),
+    ("harmonic_ref_db", "ref harm"),
 )
 
 
@@ -122,7 +125,8 @@ def summarize(rows: Sequence[dict]) -> dict[str, float]:
 
     F0 RMSE is pooled instead: the RMS over every frame voiced in both, of
     every utterance (an utterance with two such frames does not weigh as
-    much as one with two hundred).
+    much as one with two hundred); so are the harmonic contrasts (the mean
+    over those frames).
     """
     out: dict[str, float] = {}
     for key in METRIC_KEYS:
@@ -135,6 +139,11 @@ def summarize(rows: Sequence[dict]) -> dict[str, float]:
         n = sum(c for _, c in pooled)
         out["f0_rmse_cents"] = float(math.sqrt(sum(v * v * c for v, c in pooled) / n))
         out["voiced_both"] = n
+    for key in ("harmonic_db", "harmonic_ref_db"):
+        weighted = [(r[key], r["voiced_both"]) for r in rows
+                    if _finite(r.get(key)) and _finite(r.get("voiced_both")) and r["voiced_both"] > 0]
+        if weighted:
+            out[key] = float(sum(v * c for v, c in weighted) / sum(c for _, c in weighted))
     out["utterances"] = len(rows)
     out["ref_seconds"] = float(sum(r["ref_seconds"] for r in rows))
     out["gen_seconds"] = float(sum(r["gen_seconds"] for r in rows))
@@ -155,8 +164,8 @@ def evaluate_speech(
     """Evaluate every generated file in ``gen_dir`` against its reference.
 
     Returns ``{"utterances": [{"id", "ref", "gen", "mcd_db", "lsd_db",
-    "snr_db", "stoi", "pesq", "f0_rmse_cents", "vuv_error", "ref_seconds",
-    "gen_seconds"}, ...], "mean": {...},
+    "snr_db", "stoi", "pesq", "f0_rmse_cents", "vuv_error", "harmonic_db",
+    "harmonic_ref_db", "ref_seconds", "gen_seconds"}, ...], "mean": {...},
     "unpaired": [stems of generated files without reference], "config": {...}}``.
     With ``plot_dir`` a waveform + spectrogram comparison PNG per utterance
     is written there as ``<id>.png``. ``split`` filters manifest references.

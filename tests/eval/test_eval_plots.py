@@ -11,10 +11,13 @@ import torch
 
 from wavekit.errors import DataError
 from wavekit.eval.plots import (
+    DETAIL_SECONDS,
+    _detail_window,
     curves_from_records,
     image_grid,
     plot_alignment,
     plot_image_grid,
+    plot_spectrogram_stack,
     plot_speech_comparison,
     plot_training_curves,
 )
@@ -90,3 +93,22 @@ def test_alignment_plot(tmp_path):
     assert img[..., :3].std() > 0.01
     with pytest.raises(ValueError, match="decoder_steps"):
         plot_alignment(np.zeros((2, 3, 4)), tmp_path / "bad.png")
+
+
+def test_spectrogram_stack_magnifies_the_loudest_stretch_of_the_reference(tmp_path):
+    """A 200 Hz tone burst at 1.2-1.6 s in 3 s of quiet noise: the detail column's window is the 0.5 s around
+    it; the PNG has a row per waveform, and one waveform shorter than the window still plots."""
+    sr = 16000
+    rng = np.random.default_rng(0)
+    x = 1e-3 * rng.standard_normal(3 * sr)
+    t = np.arange(int(0.4 * sr)) / sr
+    x[int(1.2 * sr) : int(1.6 * sr)] += 0.5 * np.sin(2 * np.pi * 200 * t)
+    t0, t1 = _detail_window(x, sr, DETAIL_SECONDS)
+    assert t1 - t0 == pytest.approx(DETAIL_SECONDS) and t0 <= 1.2 + 1e-3 and t1 >= 1.6 - 1e-3
+    assert _detail_window(x[:1000], sr, DETAIL_SECONDS) == (0.0, 1000 / sr)
+    png = plot_spectrogram_stack([("reference", x), ("model", x[::-1].copy()), ("short", x[:2000])],
+                                 tmp_path / "stack.png", title="burst")
+    img = _load(png)
+    assert img.shape[0] == int(round(2.2 * 3 * 100)) and img.shape[1] == 1500
+    with pytest.raises(ValueError, match="at least one"):
+        plot_spectrogram_stack([], tmp_path / "none.png")

@@ -82,6 +82,18 @@ def plot_speech_comparison(
     return save_figure(fig, path, dpi)
 
 
+DETAIL_SECONDS = 0.5  # the zoomed column of plot_spectrogram_stack: this long ...
+DETAIL_KHZ = 4.0  # ... up to this frequency, where the harmonics of voiced speech are drawn apart
+
+
+def _detail_window(wav: np.ndarray, sample_rate: int, seconds: float) -> tuple[float, float]:
+    """(start, end) in seconds of the ``seconds``-long stretch of ``wav`` with the most energy."""
+    n = min(len(wav), max(1, int(round(seconds * sample_rate))))
+    energy = np.concatenate([[0.0], np.cumsum(np.asarray(wav, np.float64) ** 2)])
+    start = int(np.argmax(energy[n:] - energy[:-n])) if len(wav) >= n else 0
+    return start / sample_rate, (start + n) / sample_rate
+
+
 def plot_spectrogram_stack(
     waves: Sequence[tuple[str, Any]],
     path: str | Path,
@@ -89,29 +101,51 @@ def plot_spectrogram_stack(
     title: str | None = None,
     n_fft: int = 1024,
     hop_length: int = 256,
-    width: float = 10.0,
+    width: float = 15.0,
     row_height: float = 2.2,
     dpi: int = 100,
 ) -> Path:
     """Log spectrograms of several systems on one utterance, one row each (e.g. reference, model, baselines).
 
     ``waves`` is ``[(label, 1-D waveform), ...]``; all rows share one time
-    axis and one colour scale (80 dB below the loudest), so harmonics,
-    formants and pauses compare at a glance.
+    axis and one colour scale (80 dB below the loudest), so formants and
+    pauses compare at a glance. A second column magnifies the loudest
+    ``DETAIL_SECONDS`` of the first waveform (the reference), 0 to
+    ``DETAIL_KHZ`` kHz, with the same analysis: harmonics show there as
+    separate lines that follow the pitch (in the full view they are a few
+    pixels apart). A finer hop would smooth the picture but draw white noise
+    as horizontal streaks that look like harmonics, so it is not used.
     """
     if not waves:
         raise ValueError("plot_spectrogram_stack needs at least one waveform")
-    specs = [_log_spectrogram_db(np.asarray(w, np.float32).reshape(-1), n_fft, hop_length) for _, w in waves]
+    flat = [np.asarray(w, np.float32).reshape(-1) for _, w in waves]
+    specs = [_log_spectrogram_db(w, n_fft, hop_length) for w in flat]
     vmax = max(float(s.max()) for s in specs)
-    seconds = max(len(np.asarray(w).reshape(-1)) for _, w in waves) / sample_rate
-    fig, axes = plt.subplots(len(waves), 1, figsize=(width, row_height * len(waves)), sharex=True, squeeze=False)
-    for ax, (label, wav), spec in zip(axes[:, 0], waves, specs):
+    seconds = max(len(w) for w in flat) / sample_rate
+    t0, t1 = _detail_window(flat[0], sample_rate, DETAIL_SECONDS)
+    fig, axes = plt.subplots(len(waves), 2, figsize=(width, row_height * len(waves)), squeeze=False,
+                             gridspec_kw={"width_ratios": [2, 1]})
+    for row, ((label, _), wav, spec) in enumerate(zip(waves, flat, specs)):
+        ax, zoom = axes[row]
         ax.imshow(spec, origin="lower", aspect="auto", cmap="magma", vmin=vmax - 80.0, vmax=vmax,
-                  extent=(0.0, len(np.asarray(wav).reshape(-1)) / sample_rate, 0.0, sample_rate / 2000.0))
+                  extent=(0.0, len(wav) / sample_rate, 0.0, sample_rate / 2000.0))
         ax.set_xlim(0.0, seconds)
+        ax.axvspan(t0, t1, color="white", alpha=0.12, lw=0)
         ax.set_ylabel("kHz")
         ax.set_title(label, fontsize=10, loc="left")
+        a, b = int(t0 * sample_rate), int(t1 * sample_rate)
+        piece = wav[a:b]
+        if len(piece) >= 2:
+            zoom.imshow(_log_spectrogram_db(piece, n_fft, hop_length), origin="lower", aspect="auto", cmap="magma", vmin=vmax - 80.0, vmax=vmax,
+                        extent=(t0, t0 + len(piece) / sample_rate, 0.0, sample_rate / 2000.0))
+        zoom.set_xlim(t0, t1)
+        zoom.set_ylim(0.0, min(DETAIL_KHZ, sample_rate / 2000.0))
+        zoom.set_title(f"{label}: {t0:.2f}-{t1:.2f} s, 0-{DETAIL_KHZ:g} kHz", fontsize=9, loc="left")
+        if row < len(waves) - 1:
+            ax.tick_params(labelbottom=False)
+            zoom.tick_params(labelbottom=False)
     axes[-1, 0].set_xlabel("time (s)")
+    axes[-1, 1].set_xlabel("time (s)")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

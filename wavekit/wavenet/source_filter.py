@@ -101,13 +101,18 @@ def mulaw_position(x: Tensor, channels: int) -> Tensor:
 
 
 def interpolated_embedding(table: Tensor, x: Tensor) -> Tensor:
-    """table (Q, R), x (...) floats -> (..., R): rows k and k + 1 around x's mu-law position, mixed linearly."""
+    """table (Q, R), x (...) floats -> (..., R): rows k and k + 1 around x's mu-law position, mixed linearly.
+
+    The rows are looked up with ``F.embedding``, not ``table[k]``: on the CPU the backward of plain
+    indexing adds into the table's gradient from several threads at once (atomic float adds, so the
+    sum's order, and its last bits, change from run to run); embedding's backward is deterministic,
+    and it measured faster (a source-filter demo step on 2 threads: 72 against 87 ms)."""
     Q = table.shape[0]
     u = mulaw_position(x, Q)
     k = u.floor().clamp(max=Q - 2)
     f = (u - k).unsqueeze(-1).to(table.dtype)
     k = k.long()
-    return table[k] * (1.0 - f) + table[k + 1] * f
+    return F.embedding(k, table) * (1.0 - f) + F.embedding(k + 1, table) * f
 
 
 EMBED_NOISE = 0.1  # the random part of the initial embedding, relative to its ramp

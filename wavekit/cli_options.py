@@ -71,8 +71,9 @@ def pick_spelling(value: str | None, old_value: str | None, *, name: str, old: s
     return value
 
 
-POSTFILTER_HELP = ("Match each output's log-mel to its input mel (wavekit.audio.postfilter: band levels per "
-                   "frame, the network's phase kept); --no-postfilter writes the network's output as it is.")
+POSTFILTER_HELP = ("Carry the output's own pitch periodicity to the whole band, then match its log-mel to its "
+                   "input mel (wavekit.audio.postfilter: a pitch comb, then band levels per frame, the phase kept); "
+                   "--no-postfilter writes the network's output as it is.")
 
 
 def postfilter_option(f: Any) -> Any:

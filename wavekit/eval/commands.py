@@ -57,9 +57,12 @@ def eval_group() -> None:
 @click.option("--baseline", is_flag=True, help="Mark --system as a baseline (the report compares models with it).")
 def speech_cmd(refs: tuple[Path, ...], gen_dir: Path, output: Path | None, align: str, sample_rate: int,
                split: str | None, plot_dir: Path | None, system: str | None, baseline: bool) -> None:
-    """MCD, LSD, SNR, STOI, wide-band PESQ, F0 RMSE (cents) and V/UV disagreement of generated vs reference speech.
+    """MCD, LSD, SNR, STOI, wide-band PESQ, F0 RMSE (cents), V/UV disagreement and harmonic contrast of generated
+    vs reference speech.
 
     F0 comes from librosa.pyin (60-500 Hz, 1024-sample frames, hop 256); F0 RMSE is over frames voiced in both.
+    Harmonic contrast: power at the harmonics of each signal's own F0 over the power between them, 1-4 kHz,
+    in dB (white noise 0), over the frames voiced in both; "ref harm" is the reference's on the same frames.
 
     \b
     Example:

@@ -64,8 +64,9 @@ def vocode(
     pretrained:vocoder`): 16 kHz, 80-band log-mel, any voice.
 
     Mel files must hold the checkpoint's normalised log-mel (n_mels, frames).
-    By default each waveform's band levels are then matched to its mel
-    (--no-postfilter: the network's samples as they are). Each output
+    By default each waveform then goes through the postfilter: a pitch comb
+    carries its own periodicity to the whole band, and its band levels are
+    matched to its mel (--no-postfilter: the network's samples as they are). Each output
     OUTDIR/<name>.wav is written as soon as it is finished. A multi-speaker
     vocoder needs --speaker; vocode each speaker's files in their own call.
 

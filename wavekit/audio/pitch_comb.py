@@ -63,11 +63,10 @@ class PitchCombConfig:
     window: int = 512
 
     def __post_init__(self) -> None:
-        for name in ("periods", "hop", "window"):
+        for name, least in (("periods", 1), ("hop", 1), ("window", 2)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < (2 if name == "window" else 1):
-                raise ValueError(f"pitch comb {name} must be an integer >= {2 if name == 'window' else 1}, "
-                                 f"got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValueError(f"pitch comb {name} must be an integer >= {least}, got {value!r}")
         if not (0.0 < self.gain <= 1.0):
             raise ValueError(f"pitch comb gain must be in (0, 1], got {self.gain!r}")
         if not (0.0 <= self.threshold < 1.0):

@@ -90,7 +90,7 @@ def _detail_window(wav: np.ndarray, sample_rate: int, seconds: float) -> tuple[f
     """(start, end) in seconds of the ``seconds``-long stretch of ``wav`` with the most energy."""
     n = min(len(wav), max(1, int(round(seconds * sample_rate))))
     energy = np.concatenate([[0.0], np.cumsum(np.asarray(wav, np.float64) ** 2)])
-    start = int(np.argmax(energy[n:] - energy[:-n])) if len(wav) >= n else 0
+    start = int(np.argmax(energy[n:] - energy[:-n]))  # n <= len(wav): at least one window
     return start / sample_rate, (start + n) / sample_rate
 
 

@@ -120,6 +120,12 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
+def _per_voiced_frame(rows: Sequence[dict], key: str) -> list[tuple[float, int]]:
+    """(value of ``key``, frames voiced in both) of every utterance where both are finite and frames > 0."""
+    return [(r[key], r["voiced_both"]) for r in rows
+            if _finite(r.get(key)) and _finite(r.get("voiced_both")) and r["voiced_both"] > 0]
+
+
 def summarize(rows: Sequence[dict]) -> dict[str, float]:
     """Mean of each metric over utterances (finite values only; SNR of an exact copy is inf).
 
@@ -133,17 +139,16 @@ def summarize(rows: Sequence[dict]) -> dict[str, float]:
         vals = [r[key] for r in rows if _finite(r.get(key))]
         if vals:
             out[key] = float(np.mean(vals))
-    pooled = [(r["f0_rmse_cents"], r["voiced_both"]) for r in rows
-              if _finite(r.get("f0_rmse_cents")) and _finite(r.get("voiced_both")) and r["voiced_both"] > 0]
-    if pooled:
+    for key in ("f0_rmse_cents", "harmonic_db", "harmonic_ref_db"):
+        pooled = _per_voiced_frame(rows, key)
+        if not pooled:
+            continue
         n = sum(c for _, c in pooled)
-        out["f0_rmse_cents"] = float(math.sqrt(sum(v * v * c for v, c in pooled) / n))
-        out["voiced_both"] = n
-    for key in ("harmonic_db", "harmonic_ref_db"):
-        weighted = [(r[key], r["voiced_both"]) for r in rows
-                    if _finite(r.get(key)) and _finite(r.get("voiced_both")) and r["voiced_both"] > 0]
-        if weighted:
-            out[key] = float(sum(v * c for v, c in weighted) / sum(c for _, c in weighted))
+        if key == "f0_rmse_cents":  # an RMS per utterance: pooled as the RMS over all the frames
+            out[key] = float(math.sqrt(sum(v * v * c for v, c in pooled) / n))
+            out["voiced_both"] = n
+        else:  # a mean per utterance: pooled as the mean over all the frames
+            out[key] = float(sum(v * c for v, c in pooled) / n)
     out["utterances"] = len(rows)
     out["ref_seconds"] = float(sum(r["ref_seconds"] for r in rows))
     out["gen_seconds"] = float(sum(r["gen_seconds"] for r in rows))
